@@ -1,0 +1,3 @@
+from harvester.cli.main import run
+
+run()

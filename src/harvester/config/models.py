@@ -1,0 +1,189 @@
+"""Typed, frozen configuration for every component; unknown keys are rejected.
+
+Defaults are the values the five source specifications use (Harvester II ``config.json``,
+the Composer ``base.json`` and risk profiles, the Rally and Python-brain defaults). Each
+component receives its own section, never the root and never a dict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "BayesianConfig",
+    "ComposerConfig",
+    "DataConfig",
+    "HarvesterConfig",
+    "LoggingConfig",
+    "MonitoringConfig",
+    "PanicScoreWeights",
+    "ProviderConfig",
+    "RiskManagementConfig",
+    "RiskParams",
+    "SanityConfig",
+    "SignalsConfig",
+    "TrailingStopConfig",
+    "UniverseConfig",
+]
+
+SanityMode = Literal["warn", "enforce", "off"]
+ProviderName = Literal["yfinance", "alphavantage", "alpaca"]
+StrategyName = Literal["momentum", "mean_reversion", "breakout"]
+
+
+class Section(BaseModel):
+    """Base of every config section: frozen, no unknown keys, no silent coercion of bools."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class UniverseConfig(Section):
+    """Which assets to trade (Harvester II ``universe``)."""
+
+    assets: tuple[str, ...] = ("SPY", "QQQ", "BTC-USD", "ETH-USD")
+    cri_threshold: float = Field(0.4, ge=-1.0, le=1.0)
+
+
+class PanicScoreWeights(Section):
+    volatility_weight: float = 1.0
+    volume_weight: float = 1.0
+    trends_weight: float = 0.8
+
+
+class SignalsConfig(Section):
+    """Entry-signal thresholds (Harvester II ``signals``)."""
+
+    panic_threshold: float = 3.0
+    panic_score_weights: PanicScoreWeights = PanicScoreWeights()
+
+
+class RiskParams(Section):
+    """Portfolio-level limits (Composer ``risk_params``); the risk profiles change these."""
+
+    max_gross_exposure_pct: float = Field(50.0, gt=0.0, le=100.0)
+    max_daily_loss_pct: float = Field(2.0, gt=0.0, le=100.0)
+    max_position_size: float = Field(0.1, gt=0.0, le=1.0)
+    max_drawdown_pct: float = Field(15.0, gt=0.0, le=100.0)
+
+
+class TrailingStopConfig(Section):
+    enabled: bool = True
+    atr_multiplier: float = Field(1.5, gt=0.0)
+    min_distance: float = Field(0.02, ge=0.0, lt=1.0)
+
+
+class RiskManagementConfig(Section):
+    """Per-trade sizing and stops (Harvester II ``risk_management``)."""
+
+    equity: float = Field(100_000.0, gt=0.0)
+    base_position_fraction: float = Field(0.005, gt=0.0, le=1.0)
+    max_position_notional_usd: float = Field(5_000.0, gt=0.0)
+    max_open_positions: int = Field(4, ge=1)
+    daily_drawdown_limit: float = Field(0.02, gt=0.0, le=1.0)
+    stop_loss_atr: float = Field(1.0, gt=0.0)
+    take_profit_atr: float = Field(2.0, gt=0.0)
+    trailing_stops: TrailingStopConfig = TrailingStopConfig()
+
+
+class ComposerConfig(Section):
+    """Strategy blending (Composer ``composer``); the asset-class overrides set the eligible set."""
+
+    use_composer: bool = False
+    composer_mode: Literal["softmax_blender"] = "softmax_blender"
+    eligible_strategies: tuple[StrategyName, ...] = ("momentum", "mean_reversion", "breakout")
+    temperature: float = Field(1.0, gt=0.0)
+
+
+class BayesianConfig(Section):
+    """HMM conviction (Harvester II ``bayesian``)."""
+
+    enabled: bool = True
+    n_states: int = Field(3, ge=2, le=6)
+    conviction_threshold: float = Field(0.7, ge=0.0, le=1.0)
+    priors: tuple[float, ...] = (0.3, 0.4, 0.3)
+    covariance_type: Literal["full", "diag", "spherical", "tied"] = "full"
+    training_samples: int = Field(1000, ge=10)
+    inference_timeout: float = Field(2.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _priors_match_states(self) -> BayesianConfig:
+        if len(self.priors) != self.n_states:
+            raise ValueError(
+                f"priors has {len(self.priors)} values but n_states is {self.n_states}"
+            )
+        if abs(sum(self.priors) - 1.0) > 1e-6:
+            raise ValueError(f"priors must sum to 1, they sum to {sum(self.priors):.6g}")
+        return self
+
+
+class SanityConfig(Section):
+    """Data-sanity rules (Composer DataSanity): thresholds and what a finding does."""
+
+    mode: SanityMode = "warn"
+    max_abs_return: float = Field(0.5, gt=0.0)
+    stale_bars: int = Field(5, ge=2)
+    zero_volume_bars: int = Field(3, ge=1)
+    check_calendar: bool = True
+
+
+class ProviderConfig(Section):
+    """How the online adapters fetch: concurrency, rate limit, retries, cache lifetime."""
+
+    order: tuple[ProviderName, ...] = ("yfinance", "alphavantage")
+    max_concurrency: int = Field(8, ge=1, le=64)
+    requests_per_second: float = Field(5.0, gt=0.0)
+    max_retries: int = Field(3, ge=0, le=10)
+    backoff_seconds: float = Field(1.0, ge=0.0)
+    timeout_seconds: float = Field(20.0, gt=0.0)
+    cache_ttl_hours: float = Field(12.0, ge=0.0)
+
+
+class DataConfig(Section):
+    """Where market data comes from and how it is checked."""
+
+    source: str = "sample"
+    start: str | None = None
+    end: str | None = None
+    calendar: str = "XNYS"
+    crypto_calendar: str = "24/7"
+    providers: ProviderConfig = ProviderConfig()
+    sanity: SanityConfig = SanityConfig()
+
+
+class MonitoringConfig(Section):
+    prometheus_enabled: bool = True
+    prometheus_port: int = Field(8000, ge=1, le=65535)
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_lines: bool = False
+    to_file: bool = True
+    max_bytes: int = Field(5_000_000, ge=10_000)
+    backup_count: int = Field(5, ge=0)
+
+
+class HarvesterConfig(Section):
+    """The whole system's configuration, as resolved from all layers."""
+
+    profile: str | None = None
+    asset_class: Literal["crypto", "etf", "equity"] | None = None
+    initial_capital: float = Field(100_000.0, gt=0.0)
+    universe: UniverseConfig = UniverseConfig()
+    signals: SignalsConfig = SignalsConfig()
+    risk_params: RiskParams = RiskParams()
+    risk_management: RiskManagementConfig = RiskManagementConfig()
+    composer: ComposerConfig = ComposerConfig()
+    bayesian: BayesianConfig = BayesianConfig()
+    data: DataConfig = DataConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    def content_hash(self) -> str:
+        """Return the SHA-256 of the canonical JSON form; equal configs, equal hash."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,1 +1,1 @@
-"""app layer."""
+"""Use cases and the composition root: the shells (CLI, service, bot) call only this layer."""

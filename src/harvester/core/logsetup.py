@@ -80,6 +80,7 @@ def configure_logging(
     secrets: Iterable[str] = (),
     max_bytes: int = 5_000_000,
     backup_count: int = 5,
+    console: bool = True,
 ) -> logging.Logger:
     """Attach console and (optionally) rotating-file handlers to the ``harvester`` logger.
 
@@ -93,9 +94,12 @@ def configure_logging(
     logger.setLevel(level.upper())
     logger.propagate = False
     redactor = RedactingFilter(secrets)
-    console = logging.StreamHandler()
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handlers: list[logging.Handler] = [console]
+    handlers: list[logging.Handler] = []
+    if console:
+        stream = logging.StreamHandler()
+        human = logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        stream.setFormatter(JsonFormatter() if json_lines else human)
+        handlers.append(stream)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         file_handler = logging.handlers.RotatingFileHandler(
@@ -111,4 +115,6 @@ def configure_logging(
     for handler in handlers:
         handler.addFilter(redactor)
         logger.addHandler(handler)
+    # httpx logs full request URLs at INFO, and some providers put API keys in the query.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return logger

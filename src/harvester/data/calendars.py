@@ -14,13 +14,14 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 import exchange_calendars as xcals
 import pandas as pd
 
 from harvester.core.errors import ConfigError
-from harvester.data.asset_class import AssetClass
+from harvester.domain.asset_class import AssetClass
 
 __all__ = ["calendar_name_for", "early_closes", "sessions"]
 
@@ -32,7 +33,11 @@ _LAST_DAY = pd.Timestamp("2035-12-31")
 @lru_cache(maxsize=16)
 def _calendar(name: str) -> xcals.ExchangeCalendar:
     try:
-        return xcals.get_calendar(name, start=_FIRST_DAY, end=_LAST_DAY)
+        with warnings.catch_warnings():
+            # exchange_calendars 4.x trips pandas 3 deprecation warnings on construction.
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return xcals.get_calendar(name, start=_FIRST_DAY, end=_LAST_DAY)
     except xcals.errors.InvalidCalendarName:
         raise ConfigError(
             f"unknown trading calendar {name!r}; use an exchange_calendars name such as "

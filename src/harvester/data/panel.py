@@ -37,7 +37,7 @@ import pandas as pd
 
 from harvester.core.errors import DataError
 from harvester.core.types import FloatArray
-from harvester.data.asset_class import AssetClass, detect_asset_class
+from harvester.domain.asset_class import AssetClass, detect_asset_class
 
 __all__ = ["OHLCV", "Panel", "SymbolMeta"]
 
@@ -82,6 +82,8 @@ class Panel:
         index = pd.DatetimeIndex(self.index)
         if index.tz is not None:
             index = index.tz_convert("UTC").tz_localize(None)
+        # One time unit everywhere, so equal data has an equal fingerprint.
+        index = index.as_unit("ns")
         if not index.is_monotonic_increasing or not index.is_unique:
             raise DataError("Panel index must be sorted and unique; sort and drop duplicates")
         if len(set(self.symbols)) != len(self.symbols):
@@ -127,7 +129,8 @@ class Panel:
         date_codes, index = pd.factorize(dates, sort=True)
         symbol_codes, symbols = pd.factorize(frame["symbol"].astype(str), sort=True)
         keys = date_codes.astype(np.int64) * max(len(symbols), 1) + symbol_codes
-        if len(np.unique(keys)) != len(keys):
+        # bincount is ~100x faster than np.unique for the dense keys of a daily panel.
+        if len(keys) and np.bincount(keys).max() > 1:
             raise DataError(
                 "long frame has duplicate (date, symbol) rows; run `harvester data check`"
             )
@@ -299,6 +302,6 @@ class Panel:
         position = has_bar.argmax(axis=0)
         if reverse:
             position = len(self.index) - 1 - position
-        dates = self.index.take(position).to_numpy()
+        dates = self.index.take(position).to_numpy(copy=True)
         dates[~has_bar.any(axis=0)] = np.datetime64("NaT")
         return pd.Series(dates, index=list(self.symbols), name="date")

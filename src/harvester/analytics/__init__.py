@@ -1,0 +1,1 @@
+"""Pure metrics over returns and trades; imports only ``domain`` and ``core``."""

@@ -1,0 +1,96 @@
+"""``harvester data``: describe, check and list market data and universes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harvester.app.data import check_data, load_data, summarize_aux, summarize_symbols
+from harvester.cli.options import (
+    ConfigFileOption,
+    DataOption,
+    EndOption,
+    JsonOption,
+    ProfileOption,
+    SetOption,
+    StartOption,
+    context_from,
+)
+from harvester.cli.render import aux_table, findings_table, make_console, symbols_table
+from harvester.config.models import SanityMode
+from harvester.data.universes import list_universes, load_universe
+
+app = typer.Typer(help="Load, describe and check market data.", no_args_is_help=True)
+
+
+@app.command("info")
+def info(
+    data: DataOption = "sample",
+    start: StartOption = None,
+    end: EndOption = None,
+    config_file: ConfigFileOption = None,
+    profile: ProfileOption = None,
+    assignments: SetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the symbols, date range, rows and missing values of a data source."""
+    ctx = context_from(
+        config_file=config_file, profile=profile, assignments=assignments, start=start, end=end
+    )
+    loaded = load_data(ctx, data)
+    rows, aux = summarize_symbols(loaded.panel), summarize_aux(loaded.panel)
+    if as_json:
+        payload = {"symbols": [asdict(r) for r in rows], "aux": [asdict(a) for a in aux]}
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    console = make_console()
+    sessions, symbols = loaded.panel.shape
+    console.print(
+        symbols_table(rows, title=f"{loaded.source}: {symbols} symbols, {sessions} sessions")
+    )
+    if aux:
+        console.print(aux_table(aux))
+    console.print(loaded.report.summary_line())
+
+
+@app.command("check")
+def check(
+    data: DataOption = "sample",
+    mode: Annotated[
+        SanityMode, typer.Option("--mode", help="warn: report only; enforce: fail on errors.")
+    ] = "warn",
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Where to write the JSON report.")
+    ] = None,
+    config_file: ConfigFileOption = None,
+    assignments: SetOption = None,
+) -> None:
+    """Run the data-sanity rules and write a JSON report with every finding."""
+    ctx = context_from(config_file=config_file, assignments=assignments)
+    outcome = check_data(ctx, data, mode=mode, report_path=report)
+    console = make_console()
+    if outcome.report.findings:
+        console.print(findings_table(outcome.report))
+    console.print(outcome.report.summary_line())
+    console.print(f"report: {outcome.report_path}")
+
+
+@app.command("universe")
+def universe(
+    name: Annotated[
+        str | None, typer.Argument(help="sp500, nasdaq100, sample or file:PATH.txt")
+    ] = None,
+) -> None:
+    """List the bundled universes, or the members of one."""
+    if name is None:
+        for known in list_universes():
+            typer.echo(known)
+        return
+    members = load_universe(name)
+    for symbol in members.symbols:
+        sector = members.sectors.get(symbol, "")
+        typer.echo(f"{symbol}\t{sector}" if sector else symbol)

@@ -1,0 +1,71 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harvester.app.context import AppContext, open_context
+from harvester.config.loader import ConfigRequest
+
+__all__ = [
+    "AssetOption",
+    "ConfigFileOption",
+    "DataOption",
+    "EndOption",
+    "JsonOption",
+    "ProfileOption",
+    "SetOption",
+    "StartOption",
+    "context_from",
+]
+
+ConfigFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Base JSON config file (default: <home>/config.json if present)."
+    ),
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option("--profile", help="Risk profile: risk_low, risk_balanced, risk_strict or custom."),
+]
+AssetOption = Annotated[
+    str | None,
+    typer.Option("--asset", help="Apply the asset-class overrides of this symbol (e.g. BTC-USD)."),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override one key, e.g. --set risk_params.max_drawdown_pct=10."),
+]
+DataOption = Annotated[
+    str,
+    typer.Option(
+        "--data",
+        help="Data spec: sample, synthetic:symbols=N,years=Y,seed=S, a file or folder, "
+        "yfinance:AAPL,MSFT.",
+    ),
+]
+StartOption = Annotated[str | None, typer.Option("--start", help="First date (YYYY-MM-DD).")]
+EndOption = Annotated[str | None, typer.Option("--end", help="Last date (YYYY-MM-DD).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def context_from(
+    *,
+    config_file: Path | None = None,
+    profile: str | None = None,
+    asset: str | None = None,
+    assignments: list[str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> AppContext:
+    """Build the app context from the shared options and the real environment."""
+    request = ConfigRequest(
+        base_file=config_file, profile=profile, asset=asset, assignments=tuple(assignments or ())
+    )
+    ctx = open_context(request, environ=os.environ, cwd=Path.cwd())
+    return ctx.with_data_range(start, end)

@@ -1,0 +1,99 @@
+"""Rich tables for the CLI; plain formatting only, no logic."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from harvester.app.data import AuxSummary, SymbolSummary
+from harvester.data.sanity import SanityReport
+
+__all__ = [
+    "aux_table",
+    "config_table",
+    "findings_table",
+    "make_console",
+    "symbols_table",
+]
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """Return a console that keeps tables readable when output is piped (at least 120 wide)."""
+    probe = Console(stderr=stderr)
+    return Console(stderr=stderr, width=max(probe.width, 120) if not probe.is_terminal else None)
+
+
+def _date(value: pd.Timestamp) -> str:
+    return "-" if pd.isna(value) else f"{value:%Y-%m-%d}"
+
+
+def _pct(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value * 100:+.1f}%"
+
+
+def _num(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:,.2f}"
+
+
+def symbols_table(rows: Sequence[SymbolSummary], *, title: str) -> Table:
+    """Per-symbol span and statistics."""
+    table = Table(title=title)
+    for name in ("symbol", "class", "sector", "first", "last", "bars", "missing"):
+        table.add_column(name, justify="right" if name in ("bars", "missing") else "left")
+    for name in ("last close", "total return", "ann. vol", "max drawdown"):
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(
+            row.symbol, row.asset_class, row.sector or "-", _date(row.first), _date(row.last),
+            str(row.bars), str(row.missing), _num(row.last_close), _pct(row.total_return),
+            _pct(row.volatility).lstrip("+"), _pct(row.max_drawdown),
+        )  # fmt: skip
+    return table
+
+
+def aux_table(rows: Sequence[AuxSummary]) -> Table:
+    """Auxiliary series span and range."""
+    table = Table(title="Auxiliary series")
+    for name in ("series", "first", "last", "missing", "min", "max", "last value"):
+        table.add_column(name, justify="left" if name in ("series", "first", "last") else "right")
+    for row in rows:
+        table.add_row(
+            row.name, _date(row.first), _date(row.last), str(row.missing), _num(row.minimum),
+            _num(row.maximum), _num(row.last_value),
+        )  # fmt: skip
+    return table
+
+
+def findings_table(report: SanityReport, *, limit: int = 20) -> Table:
+    """The first ``limit`` findings and the count per rule."""
+    counts = ", ".join(f"{rule}: {n}" for rule, n in sorted(report.counts_by_rule().items()))
+    table = Table(title=f"Sanity findings ({counts or 'none'})")
+    for name in ("severity", "symbol", "date", "rule", "value", "message"):
+        table.add_column(name)
+    for finding in report.findings[:limit]:
+        table.add_row(
+            finding.severity, finding.symbol, _date(pd.Timestamp(finding.date)), finding.rule,
+            str(finding.value), finding.message,
+        )  # fmt: skip
+    if len(report.findings) > limit:
+        table.caption = f"{len(report.findings) - limit} more in the JSON report"
+    return table
+
+
+def config_table(values: Mapping[str, object], sources: Mapping[str, str] | None) -> Table:
+    """Resolved config keys, values and (optionally) the layer each came from."""
+    table = Table(title="Resolved configuration")
+    table.add_column("key")
+    table.add_column("value")
+    if sources is not None:
+        table.add_column("source")
+    for key, value in values.items():
+        cells = [key, str(value)]
+        if sources is not None:
+            cells.append(sources.get(key, "default"))
+        table.add_row(*cells)
+    return table

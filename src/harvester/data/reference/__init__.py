@@ -1,0 +1,1 @@
+"""Package data: bundled universe reference lists (see README.md here for provenance)."""

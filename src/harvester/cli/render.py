@@ -39,6 +39,10 @@ def _num(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:,.2f}"
 
 
+def _value(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def symbols_table(rows: Sequence[SymbolSummary], *, title: str) -> Table:
     """Per-symbol span and statistics."""
     table = Table(title=title)
@@ -77,7 +81,7 @@ def findings_table(report: SanityReport, *, limit: int = 20) -> Table:
     for finding in report.findings[:limit]:
         table.add_row(
             finding.severity, finding.symbol, _date(pd.Timestamp(finding.date)), finding.rule,
-            str(finding.value), finding.message,
+            _value(finding.value), finding.message,
         )  # fmt: skip
     if len(report.findings) > limit:
         table.caption = f"{len(report.findings) - limit} more in the JSON report"

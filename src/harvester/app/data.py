@@ -11,6 +11,7 @@ import pandas as pd
 from harvester.analytics.returns import annualized_volatility, max_drawdown, total_return
 from harvester.app.context import AppContext
 from harvester.config.models import SanityMode
+from harvester.core.errors import DataError
 from harvester.core.paths import atomic_path
 from harvester.data.loader import LoadedData, check, load
 from harvester.data.panel import Panel
@@ -156,5 +157,8 @@ def check_data(
     target = report_path or _default_report_path(ctx)
     with atomic_path(target) as tmp:
         tmp.write_text(report.to_json(), encoding="utf-8")
-    report.raise_if_failed(mode)
+    try:
+        report.raise_if_failed(mode)
+    except DataError as e:
+        raise DataError(f"{e}; every finding is in {target}") from None
     return CheckOutcome(report, target)

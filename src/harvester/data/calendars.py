@@ -32,29 +32,37 @@ _LAST_DAY = pd.Timestamp("2035-12-31")
 
 @lru_cache(maxsize=16)
 def _calendar(name: str) -> xcals.ExchangeCalendar:
-    try:
-        with warnings.catch_warnings():
-            # exchange_calendars 4.x trips pandas 3 deprecation warnings on construction.
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
+    with warnings.catch_warnings():
+        # exchange_calendars 4.x trips pandas 3 deprecation warnings on construction.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
             return xcals.get_calendar(name, start=_FIRST_DAY, end=_LAST_DAY)
-    except xcals.errors.InvalidCalendarName:
-        raise ConfigError(
-            f"unknown trading calendar {name!r}; use an exchange_calendars name such as "
-            "'XNYS' or '24/7'"
-        ) from None
+        except xcals.errors.InvalidCalendarName:
+            raise ConfigError(
+                f"unknown trading calendar {name!r}; use an exchange_calendars name such as "
+                "'XNYS' or '24/7'"
+            ) from None
+        except ValueError:
+            # A calendar whose history starts after _FIRST_DAY: take its own earliest bound.
+            return xcals.get_calendar(name, end=_LAST_DAY)
 
 
 def _bounded(
-    start: str | pd.Timestamp, end: str | pd.Timestamp
+    name: str, start: str | pd.Timestamp, end: str | pd.Timestamp
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    lo, hi = max(pd.Timestamp(start), _FIRST_DAY), min(pd.Timestamp(end), _LAST_DAY)
-    return lo.normalize(), hi.normalize()
+    calendar = _calendar(name)
+    first, last = calendar.first_session.tz_localize(None), calendar.last_session.tz_localize(None)
+    lo, hi = max(pd.Timestamp(start).normalize(), first), min(pd.Timestamp(end).normalize(), last)
+    return lo, hi
 
 
 def sessions(name: str, start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeIndex:
-    """Return the sessions of calendar ``name`` from ``start`` to ``end`` inclusive (tz-naive)."""
-    lo, hi = _bounded(start, end)
+    """Return the sessions of calendar ``name`` from ``start`` to ``end`` inclusive (tz-naive).
+
+    Dates outside the calendar's known history (1990 to 2035 at most) have no sessions.
+    """
+    lo, hi = _bounded(name, start, end)
     if lo > hi:
         return pd.DatetimeIndex([])
     days = _calendar(name).sessions_in_range(lo, hi)
@@ -63,7 +71,7 @@ def sessions(name: str, start: str | pd.Timestamp, end: str | pd.Timestamp) -> p
 
 def early_closes(name: str, start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeIndex:
     """Return the sessions of ``name`` between ``start`` and ``end`` that close early."""
-    lo, hi = _bounded(start, end)
+    lo, hi = _bounded(name, start, end)
     closes = _calendar(name).early_closes
     return pd.DatetimeIndex(closes[(closes >= lo) & (closes <= hi)])
 

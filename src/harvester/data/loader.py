@@ -29,12 +29,13 @@ from harvester.config.models import DataConfig
 from harvester.core.errors import DataError
 from harvester.data.bundled import load_sample
 from harvester.data.cache import ParquetCache
-from harvester.data.panel import Panel
+from harvester.data.panel import Panel, SymbolMeta
 from harvester.data.providers import fetch_daily_bars_sync, make_providers
 from harvester.data.readers import read_long_file, read_symbol_folder
 from harvester.data.sanity import SanityReport, check_frame, clean_frame
 from harvester.data.synthetic import generate_market, parse_synthetic_spec
-from harvester.data.universes import load_universe
+from harvester.data.universes import load_universe, with_reference_data
+from harvester.domain.asset_class import detect_asset_class
 
 __all__ = ["LoadContext", "LoadedData", "check", "load", "parse_symbols"]
 
@@ -171,7 +172,16 @@ def _build(raw: _Raw, ctx: LoadContext) -> LoadedData:
     report.raise_if_failed(ctx.config.sanity.mode)
     if raw.panel is not None:
         return LoadedData(raw.panel, report, raw.source)
-    return LoadedData(Panel.from_long(clean_frame(raw.long_frame(), report)), report, raw.source)
+    frame = clean_frame(raw.long_frame(), report)
+    return LoadedData(Panel.from_long(frame, meta=_reference_meta(frame)), report, raw.source)
+
+
+def _reference_meta(frame: pd.DataFrame) -> dict[str, SymbolMeta]:
+    known = with_reference_data(tuple(str(s) for s in pd.unique(frame["symbol"])))
+    return {
+        s: SymbolMeta(detect_asset_class(s), known.names[s], known.sectors[s])
+        for s in known.symbols
+    }
 
 
 def load(spec: str, ctx: LoadContext) -> LoadedData:

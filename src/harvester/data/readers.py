@@ -47,17 +47,11 @@ from harvester.core.errors import DataError
 from harvester.core.types import BoolArray, FloatArray
 from harvester.data.panel import OHLCV
 
-__all__ = [
-    "COLUMN_ALIASES",
-    "LONG_COLUMNS",
-    "normalize_long",
-    "read_long_file",
-    "read_symbol_folder",
-]
+__all__ = ["COLUMN_ALIASES", "LONG_COLUMNS", "normalize_long", "read_long_file",
+           "read_symbol_folder"]  # fmt: skip
 
 LONG_COLUMNS: tuple[str, ...] = ("date", "symbol", *OHLCV)
-# Alias -> canonical name, in priority order: when a file has both `ticker` and `name`,
-# `ticker` is the symbol. An alias is used only when the canonical name is absent.
+# Alias -> canonical name, used if the canonical is absent; first wins (ticker over name).
 COLUMN_ALIASES = MappingProxyType(
     dict.fromkeys(("timestamp", "datetime", "time", "trade_date"), "date")
     | dict.fromkeys(("ticker", "name"), "symbol")
@@ -287,13 +281,15 @@ def _canonical_columns(frame: pd.DataFrame, *, source: str) -> dict[str, pd.Seri
 
 
 def _require_columns(columns: dict[str, pd.Series], *, source: str) -> None:
-    missing = " / ".join(repr(name) for name in LONG_COLUMNS if name not in columns)
+    missing = ", ".join(repr(name) for name in LONG_COLUMNS if name not in columns)
     if missing:
-        found = ", ".join(str(c.name) for c in columns.values()) or "none"
+        names = [str(c.name) for c in columns.values()]
+        found = ", ".join(names[:12]) or "none"
+        found += f" and {len(names) - 12} more" if len(names) > 12 else ""
         message = (
-            f"no {missing} column (found: {found}); expected columns {', '.join(LONG_COLUMNS)} "
-            "in any case (or aliases: timestamp, datetime, time for date; ticker, name for "
-            "symbol); rename or add the column"
+            f"missing column(s) {missing} (found: {found}); expected date, symbol, open, high, "
+            "low, close and volume in any case (or aliases: timestamp, datetime, time for date; "
+            "ticker, name for symbol); rename or add the column"
         )
         raise _error(source, message)
 
@@ -389,9 +385,10 @@ def _reject_first(
         position = int(np.argmax(bad))
         raw = column.iloc[position]
         value = repr(raw.item() if isinstance(raw, np.generic) else raw)
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        where = f"{source}, {locate(position)}"
-        raise _error(where, f"column {str(column.name)!r} holds {shown}, {problem}")
+        empty = np.ndim(raw) == 0 and bool(pd.isna(raw))
+        shown = "an empty cell" if empty else value if len(value) <= 40 else value[:37] + "..."
+        message = f"column {str(column.name)!r} holds {shown}, {problem}"
+        raise _error(f"{source}, {locate(position)}", message)
 
 
 def _error(source: str, message: str) -> DataError:
@@ -399,5 +396,4 @@ def _error(source: str, message: str) -> DataError:
 
 
 def _empty(source: str, found: str) -> DataError:
-    message = f"{found}; expected a header line and at least one data row; export the data again"
-    return _error(source, message)
+    return _error(source, f"{found}; expected a header and at least one data row; export it again")

@@ -2,10 +2,9 @@
 
 ``check_frame`` runs every rule at once over the whole frame; ``SanityReport.raise_if_failed``
 applies the mode (``enforce`` raises on an ``error`` finding, ``warn`` logs, ``off`` does
-nothing); ``clean_frame`` sorts and de-duplicates for ``warn`` and repairs nothing else.
-``RULES`` maps each rule to its severity; docs/data-sanity.md explains them. Row rules see
-every row; series rules (streaks, stale prices, jumps, calendar) see each symbol's bars by
-date with the last of duplicate rows kept. A run (a streak, a gap) is one finding.
+nothing); ``clean_frame`` sorts and de-duplicates for ``warn``. docs/data-sanity.md explains
+each rule. Row rules see every row; series rules (streaks, stale prices, jumps, calendar)
+see each symbol's bars by date, the last of duplicates kept. A run is one finding.
 """
 
 from __future__ import annotations
@@ -35,7 +34,8 @@ logger = logging.getLogger(__name__)
 Severity = Literal["error", "warning"]
 # Rule -> message template: what was found, what was expected, the fix. Order is report order.
 _ERRORS = MappingProxyType({
-    "duplicate_date": "{value:g} rows for this symbol and date; expected one; keep one",
+    "duplicate_date": "{value:g} rows for this symbol and date; expected one; drop the extra "
+                      "rows (clean_frame keeps the last)",
     "unsorted_dates": "{value:g} bar(s) follow a later-dated bar in the file, the first after "
                       "{before}; expected increasing dates; sort the file",
     "non_positive_price": "{prices}; expected prices above 0; fix or drop the row",
@@ -67,10 +67,10 @@ RULES: Mapping[str, Severity] = MappingProxyType(
 RANGE_TOLERANCE = 1e-6  # relative slack before open or close is outside [low, high]
 
 _PRICES = ("open", "high", "low", "close")
-_CALENDAR_SPAN = (np.datetime64("1990-01-08", "D"), np.datetime64("2035-12-24", "D"))
 _RULE_ORDER = {rule: n for n, rule in enumerate(RULES)}
 _DateArray = npt.NDArray[np.datetime64]
 _NameArray = npt.NDArray[np.object_]
+_Hits = tuple[IntArray, FloatArray]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +88,8 @@ class Finding:
         """Return the finding as JSON-ready values (ISO date, null for a missing value)."""
         value = float(self.value)
         shown = None if not np.isfinite(value) else int(value) if value.is_integer() else value
-        texts = {k: getattr(self, k) for k in ("symbol", "rule", "severity", "message")}
-        return {**texts, "date": _iso(self.date), "value": shown}
+        head = {"symbol": self.symbol, "date": _iso(self.date), "rule": self.rule, "value": shown}
+        return {**head, "severity": self.severity, "message": self.message}
 
     def describe(self) -> str:
         """Return the finding as one line: symbol, date, rule, value and message."""
@@ -155,8 +155,9 @@ class SanityReport:
             count = len(self.errors)
             message = (
                 f"{self.source or 'data'}: {count} sanity error{'' if count == 1 else 's'} in "
-                f"{self.rows} rows; first: {self.errors[0].describe()}; fix the data (rerun "
-                "with --report FILE to list every finding) or set data.sanity.mode to 'warn'"
+                f"{self.rows} rows; first: {self.errors[0].describe()}; fix the data (see all with "
+                f"`harvester data check --data {self.source or 'SOURCE'} --report FILE`) or set "
+                "data.sanity.mode to 'warn'"
             )
             raise DataError(" ".join(message.splitlines()))
 
@@ -181,9 +182,8 @@ def check_frame(
     codes, names, dates = _keys(frame, source=source)
     order = np.lexsort((dates.view(np.int64), codes))
     columns = [c for c in (*_PRICES, "volume") if c in frame.columns]
-    values = {
-        c: pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64)[order] for c in columns
-    }
+    numbers = {c: pd.to_numeric(frame[c], errors="coerce") for c in columns}
+    values = {c: v.to_numpy(np.float64, na_value=np.nan)[order] for c, v in numbers.items()}
     bars = _Bars(names, codes[order], dates[order], values)
     by_symbol = np.argsort(codes, kind="stable")
     found = _unsorted(_Bars(names, codes[by_symbol], dates[by_symbol], {})) + _row_rules(bars)
@@ -202,10 +202,8 @@ def clean_frame(frame: pd.DataFrame, report: SanityReport) -> pd.DataFrame:
     report of ``frame``; one made for a frame of another length raises ``DataError``.
     """
     if report.rows != len(frame):
-        raise DataError(
-            f"{report.source or 'data'}: the sanity report covers {report.rows} rows but the "
-            f"frame has {len(frame)}; expected the report of this frame; run check_frame on it"
-        )
+        found = f"the sanity report covers {report.rows} rows but the frame has {len(frame)}"
+        raise DataError(f"{report.source or 'data'}: {found}; expected its own report")
     codes, _, dates = _keys(frame, source=report.source)
     ordered = frame.iloc[np.lexsort((dates.view(np.int64), codes))]
     keep = ~ordered.duplicated(["date", "symbol"], keep="last")
@@ -221,30 +219,28 @@ class _Bars:
 
     @property
     def same(self) -> BoolArray:
-        same: BoolArray = np.zeros(len(self.code), dtype=bool)
-        same[1:] = self.code[1:] == self.code[:-1]
-        return same
+        return np.concatenate(([False], self.code[1:] == self.code[:-1]))[: len(self.code)]
 
     def take(self, mask: BoolArray) -> _Bars:
         values = {k: v[mask] for k, v in self.values.items()}
         return _Bars(self.names, self.code[mask], self.date[mask], values)
 
     def is_repeat_of_next(self) -> BoolArray:
-        repeat: BoolArray = np.zeros(len(self.code), dtype=bool)
-        repeat[:-1] = self.same[1:] & (self.date[1:] == self.date[:-1])
-        return repeat
+        repeat = self.same[1:] & (self.date[1:] == self.date[:-1])
+        return np.concatenate((repeat, [False]))[: len(self.code)]
 
-    def emit(self, rule: str, rows: IntArray, value: FloatArray, **fields: object) -> list[Finding]:
-        # Array fields are aligned with `rows`; a `date` field overrides the rows' dates.
-        severity, template = RULES[rule], _MESSAGES[rule]
-        dates = fields.pop("date", self.date[rows])
+    def emit(
+        self, rule: str, hits: _Hits, *, date: _DateArray | None = None, **fields: object
+    ) -> list[Finding]:
+        # `hits` are (rows, values); array fields align with them; `date` overrides the rows'.
+        rows, values = hits
+        dates = self.date[rows] if date is None else date
         found = []
         for i, row in enumerate(rows):
             at = {k: v[i] if isinstance(v, np.ndarray | list) else v for k, v in fields.items()}
-            message = template.format(value=value[i], **at)
-            symbol = str(self.names[self.code[row]])
-            date = pd.Timestamp(dates[i])  # type: ignore[index]
-            found.append(Finding(symbol, date, rule, float(value[i]), message, severity))
+            message = _MESSAGES[rule].format(value=values[i], **at)
+            symbol, stamp = str(self.names[self.code[row]]), pd.Timestamp(dates[i])
+            found.append(Finding(symbol, stamp, rule, float(values[i]), message, RULES[rule]))
         return found
 
 
@@ -263,19 +259,11 @@ def _keys(frame: pd.DataFrame, *, source: str) -> tuple[IntArray, _NameArray, _D
     return codes.astype(np.int64), np.asarray(names, dtype=object), as_ns
 
 
-def _runs(mask: BoolArray, same: BoolArray) -> tuple[IntArray, FloatArray]:
+def _runs(mask: BoolArray, same: BoolArray) -> _Hits:
     # Start row and length of each run of True in `mask` that stays within one symbol.
-    follows = np.zeros(len(mask), dtype=bool)
-    follows[1:] = mask[1:] & mask[:-1] & same[1:]
-    is_start = mask & ~follows
+    is_start = mask & ~np.concatenate(([False], mask[1:] & mask[:-1] & same[1:]))[: len(mask)]
     lengths = np.bincount(np.cumsum(is_start)[mask] - 1, minlength=int(is_start.sum()))
     return np.flatnonzero(is_start), lengths.astype(np.float64)
-
-
-def _previous(values: FloatArray) -> FloatArray:
-    previous = np.full(len(values), np.nan)
-    previous[1:] = values[:-1]
-    return previous
 
 
 def _unsorted(bars: _Bars) -> list[Finding]:
@@ -283,23 +271,22 @@ def _unsorted(bars: _Bars) -> list[Finding]:
     back = np.flatnonzero(bars.same[1:] & (bars.date[1:] < bars.date[:-1])) + 1
     _, first, counts = np.unique(bars.code[back], return_index=True, return_counts=True)
     rows = back[first]
-    before = _isos(bars.date[rows - 1])
-    return bars.emit("unsorted_dates", rows, counts.astype(np.float64), before=before)
+    before = [_iso(d) for d in bars.date[rows - 1]]
+    return bars.emit("unsorted_dates", (rows, counts.astype(np.float64)), before=before)
 
 
 def _row_rules(bars: _Bars) -> list[Finding]:
     starts, lengths = _runs(bars.is_repeat_of_next(), bars.same)
-    found = bars.emit("duplicate_date", starts, lengths + 1)
+    found = bars.emit("duplicate_date", (starts, lengths + 1))
     found += _price_rules(bars)
     if "volume" in bars.values:
         rows = np.flatnonzero(bars.values["volume"] < 0)
-        found += bars.emit("negative_volume", rows, bars.values["volume"][rows])
+        found += bars.emit("negative_volume", (rows, bars.values["volume"][rows]))
     if {"high", "low"} <= bars.values.keys():
         high, low = bars.values["high"], bars.values["low"]
         rows = np.flatnonzero(high < low)
-        found += bars.emit(
-            "high_below_low", rows, (high - low)[rows], high=high[rows], low=low[rows]
-        )
+        hits = (rows, (high - low)[rows])
+        found += bars.emit("high_below_low", hits, high=high[rows], low=low[rows])
         found += _outside_range(bars, "close") + _outside_range(bars, "open")
     return found
 
@@ -316,8 +303,8 @@ def _price_rules(bars: _Bars) -> list[Finding]:
         ", ".join(f"{names[k]} {prices[r, k]:g}" for k in np.flatnonzero(bad[r])) for r in rows
     ]
     missing: BoolArray = np.isnan(prices).any(axis=1)  # type: ignore[assignment]
-    found = bars.emit("non_positive_price", rows, first, prices=shown)
-    return found + bars.emit("missing_price", *_runs(missing, bars.same))
+    found = bars.emit("non_positive_price", (rows, first), prices=shown)
+    return found + bars.emit("missing_price", _runs(missing, bars.same))
 
 
 def _outside_range(bars: _Bars, name: str) -> list[Finding]:
@@ -327,16 +314,16 @@ def _outside_range(bars: _Bars, name: str) -> list[Finding]:
     above = price > high + RANGE_TOLERANCE * np.abs(high)
     below = price < low - RANGE_TOLERANCE * np.abs(low)
     rows = np.flatnonzero((above | below) & (high >= low))
-    return bars.emit(f"{name}_outside_range", rows, price[rows], high=high[rows], low=low[rows])
+    return bars.emit(f"{name}_outside_range", (rows, price[rows]), high=high[rows], low=low[rows])
 
 
 def _series_rules(bars: _Bars, *, config: SanityConfig) -> list[Finding]:
     found = []
     if "volume" in bars.values:
         rows, lengths = _runs(np.asarray(bars.values["volume"] == 0), bars.same)
-        long = lengths >= config.zero_volume_bars
         limit = config.zero_volume_bars
-        found += bars.emit("zero_volume_streak", rows[long], lengths[long], limit=limit)
+        long = lengths >= limit
+        found += bars.emit("zero_volume_streak", (rows[long], lengths[long]), limit=limit)
     if "close" in bars.values:
         priced = bars.take(~np.isnan(bars.values["close"]))
         found += _stale(priced, min_bars=config.stale_bars)
@@ -346,19 +333,21 @@ def _series_rules(bars: _Bars, *, config: SanityConfig) -> list[Finding]:
 
 def _stale(bars: _Bars, *, min_bars: int) -> list[Finding]:
     close = bars.values["close"]
-    repeats, lengths = _runs(bars.same & (close == _previous(close)), bars.same)
+    repeats, lengths = _runs(bars.same & (close == np.r_[np.nan, close[:-1]]), bars.same)
     long = lengths + 1 >= min_bars
     rows = repeats[long] - 1
-    return bars.emit("stale_price", rows, lengths[long] + 1, close=close[rows], limit=min_bars)
+    return bars.emit("stale_price", (rows, lengths[long] + 1), close=close[rows], limit=min_bars)
 
 
 def _jumps(bars: _Bars, *, max_abs_return: float) -> list[Finding]:
-    close, previous = bars.values["close"], _previous(bars.values["close"])
+    close = bars.values["close"]
+    previous: FloatArray = np.r_[np.nan, close[:-1]]
     valid = bars.same & (previous > 0) & (close > 0)
     change = np.where(valid, close / np.where(valid, previous, 1.0) - 1.0, 0.0)
     rows = np.flatnonzero(np.abs(change) > max_abs_return)
-    fields = {"before": previous[rows], "close": close[rows], "limit": max_abs_return}
-    return bars.emit("extreme_jump", rows, change[rows], day=_isos(bars.date[rows - 1]), **fields)
+    day, before, limit = [_iso(d) for d in bars.date[rows - 1]], previous[rows], max_abs_return
+    hits = (rows, change[rows])
+    return bars.emit("extreme_jump", hits, day=day, before=before, close=close[rows], limit=limit)
 
 
 def _calendar_rules(bars: _Bars, *, equity: str, crypto: str) -> list[Finding]:
@@ -380,34 +369,25 @@ def _check_calendar(bars: _Bars, name: str) -> list[Finding]:
     position = np.searchsorted(session_days, days).clip(max=len(session_days) - 1)
     on = session_days[position] == days
     inside = (days >= session_days[0]) & (days <= session_days[-1])
-    found = bars.emit("off_calendar", *_runs(~on & inside, bars.same), calendar=name)
+    found = bars.emit("off_calendar", _runs(~on & inside, bars.same), calendar=name)
     return found + _gaps(bars.take(on), position[on], sessions=session_days, name=name)
 
 
 def _session_days(name: str, days: _DateArray) -> _DateArray:
-    # calendars.sessions covers 1990-2035 but fails when asked from a day before a
-    # calendar's first session (XNYS opens on 1990-01-02), so stay a week inside.
     pad = np.timedelta64(10, "D")
-    lo, hi = max(days.min() - pad, _CALENDAR_SPAN[0]), min(days.max() + pad, _CALENDAR_SPAN[1])
-    if lo > hi:
-        return np.array([], dtype="datetime64[D]")
-    return sessions(name, pd.Timestamp(lo), pd.Timestamp(hi)).to_numpy(dtype="datetime64[D]")
+    lo, hi = pd.Timestamp(days.min() - pad), pd.Timestamp(days.max() + pad)
+    return sessions(name, lo, hi).to_numpy(dtype="datetime64[D]")
 
 
 def _gaps(bars: _Bars, position: IntArray, *, sessions: _DateArray, name: str) -> list[Finding]:
-    previous = np.zeros(len(position), dtype=np.int64)
-    previous[1:] = position[:-1]
+    previous = np.concatenate(([0], position[:-1]))[: len(position)]
     rows = np.flatnonzero(bars.same & (position - previous > 1))
     missed = (position - previous - 1)[rows].astype(np.float64)
     first, last = sessions[previous[rows] + 1], sessions[position[rows] - 1]
-    fields = {"first": _isos(first), "last": _isos(last), "calendar": name}
-    return bars.emit("calendar_gap", rows, missed, date=first, **fields)
+    days = {"first": [_iso(d) for d in first], "last": [_iso(d) for d in last]}
+    return bars.emit("calendar_gap", (rows, missed), date=first, calendar=name, **days)
 
 
 def _iso(date: pd.Timestamp | np.datetime64) -> str:
     stamp = pd.Timestamp(date)
     return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.isoformat()
-
-
-def _isos(dates: _DateArray) -> list[str]:
-    return [_iso(d) for d in dates]

@@ -18,7 +18,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -179,10 +179,15 @@ def _file_universe(raw_path: str) -> Universe:
             f"universe file {str(path)!r} holds no symbols; add one symbol per line "
             "('#' starts a comment)"
         )
+    return with_reference_data(symbols, name=f"{_FILE_PREFIX}{path}")
+
+
+def with_reference_data(symbols: Sequence[str], *, name: str = "reference") -> Universe:
+    """Return ``symbols`` as a Universe with sectors and names from the bundled lists."""
     known = [_nasdaq100(), _sp500()]
     sectors = {s: u.sectors[s] for u in known for s in symbols if u.sectors.get(s)}
     names = {s: u.names[s] for u in known for s in symbols if u.names.get(s)}
-    return Universe(f"{_FILE_PREFIX}{path}", symbols, sectors, names)
+    return Universe(name, tuple(symbols), sectors, names)
 
 
 # -- S&P 500 membership over time -----------------------------------------------------------

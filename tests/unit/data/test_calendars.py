@@ -37,3 +37,17 @@ def test_equity_and_etf_use_the_exchange_calendar() -> None:
 def test_unknown_calendar_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown trading calendar 'NOPE'"):
         sessions("NOPE", "2017-01-01", "2017-02-01")
+
+
+def test_ranges_beyond_the_calendar_history_are_clipped() -> None:
+    days = sessions("XNYS", "1985-01-01", "1990-01-05")
+    assert [d.strftime("%Y-%m-%d") for d in days] == [
+        "1990-01-02", "1990-01-03", "1990-01-04", "1990-01-05",
+    ]  # fmt: skip
+    assert len(sessions("XNYS", "1970-01-01", "1980-01-01")) == 0
+
+
+def test_a_calendar_starting_after_1990_can_be_used() -> None:
+    # Tokyo's history in exchange_calendars starts later than New York's.
+    days = sessions("XTKS", "2017-01-01", "2017-01-10")
+    assert pd.Timestamp("2017-01-04") in days

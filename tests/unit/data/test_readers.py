@@ -211,7 +211,7 @@ def test_missing_column_is_named_with_what_was_found(tmp_path: Path) -> None:
     )
     message = error_of(path)
     assert "novolume.csv" in message
-    assert "no 'volume' column" in message
+    assert "missing column(s) 'volume'" in message
     assert "found: Date, Symbol, Open, High, Low, Close" in message
 
 
@@ -234,7 +234,8 @@ def test_non_numeric_price_names_line_column_and_value(tmp_path: Path) -> None:
 def test_empty_symbol_is_an_error(tmp_path: Path) -> None:
     text = HEADER + "2024-01-02,,1,1.5,0.5,1.2,10\n"
     message = error_of(write(tmp_path / "nosymbol.csv", text))
-    assert "nosymbol.csv, line 2" in message and "not a symbol" in message
+    expected = "nosymbol.csv, line 2: column 'symbol' holds an empty cell, which is not a symbol"
+    assert expected in message
 
 
 def test_malformed_csv_is_wrapped(tmp_path: Path) -> None:
@@ -265,7 +266,7 @@ def test_folder_without_data_files(tmp_path: Path) -> None:
 def test_folder_error_names_the_bad_file(tmp_path: Path) -> None:
     write(tmp_path / "good.csv", "date,open,high,low,close,volume\n2024-01-02,1,2,0.5,1.5,1\n")
     write(tmp_path / "bad.csv", "date,open,high,low,close\n2024-01-02,1,2,0.5,1.5\n")
-    with pytest.raises(DataError, match=r"bad\.csv: no 'volume' column"):
+    with pytest.raises(DataError, match=r"bad\.csv: missing column\(s\) 'volume'"):
         read_symbol_folder(tmp_path)
 
 

@@ -80,6 +80,13 @@ def test_clean_data_has_no_findings() -> None:
     assert report.summary_line() == "clean.csv: 8 rows, 2 symbols: no sanity findings"
 
 
+def test_empty_frame_has_no_findings_and_cleans_to_empty() -> None:
+    empty = frame()
+    report = check_frame(empty, config=CONFIG, source="empty")
+    assert (report.findings, report.rows, report.symbols) == ((), 0, 0)
+    assert clean_frame(empty, report).empty
+
+
 def test_every_rule_has_a_severity() -> None:
     errors = {rule for rule, severity in RULES.items() if severity == "error"}
     assert errors == {
@@ -127,12 +134,16 @@ def test_unsorted_dates_is_per_symbol_not_across_symbols() -> None:
 
 
 def test_non_positive_price() -> None:
-    rows = replaced(clean_rows(), 1, bar("2017-07-05", close=0.0, open_=1.0, high=1.0, low=0.0))
-    # close 0 and low 0 break the rule; the value is the first of them (low before close).
-    found = findings(frame(*rows))
-    assert found[0] == ("SPY", "2017-07-05", "non_positive_price", 0.0)
+    rows = replaced(clean_rows(), 1, bar("2017-07-05", close=0.5, open_=1.0, high=1.0, low=-0.5))
+    rows = replaced(rows, 2, bar("2017-07-06", close=0.0, open_=0.5, high=0.5, low=0.0))
+    # On the 6th low and close are 0; the value is the first of them in OHLC order (low).
+    assert findings(frame(*rows)) == [
+        ("SPY", "2017-07-05", "non_positive_price", -0.5),
+        ("SPY", "2017-07-05", "extreme_jump", pytest.approx(0.5 / 10.0 - 1)),
+        ("SPY", "2017-07-06", "non_positive_price", 0.0),
+    ]
     report = check_frame(frame(*rows), config=CONFIG)
-    assert report.findings[0].message.startswith("low 0, close 0;")
+    assert report.findings[2].message.startswith("low 0, close 0; expected prices above 0")
 
 
 def test_missing_price_gives_one_finding_per_run() -> None:

@@ -16,6 +16,7 @@ from harvester.core.errors import ConfigError
 from harvester.core.logsetup import configure_logging
 from harvester.core.paths import HarvesterHome
 from harvester.data.loader import LoadContext
+from harvester.data.providers.fetch import Progress
 
 __all__ = ["AppContext", "open_context"]
 
@@ -47,13 +48,14 @@ class AppContext:
     def home(self) -> HarvesterHome:
         return self.resolved.home
 
-    def data_context(self) -> LoadContext:
+    def data_context(self, *, progress: Progress | None = None) -> LoadContext:
         """Return what the data layer needs, and nothing more."""
         return LoadContext(
             config=self.config.data,
             cache_dir=self.home.cache,
             secrets=self.secrets.plain(),
             now=self.now,
+            progress=progress,
         )
 
     def with_data_range(self, start: str | None, end: str | None) -> AppContext:

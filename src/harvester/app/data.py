@@ -15,6 +15,7 @@ from harvester.core.errors import DataError
 from harvester.core.paths import atomic_path
 from harvester.data.loader import LoadedData, check, load
 from harvester.data.panel import Panel
+from harvester.data.providers.fetch import Progress
 from harvester.data.sanity import SanityReport
 
 __all__ = [
@@ -69,9 +70,12 @@ class CheckOutcome:
     report_path: Path
 
 
-def load_data(ctx: AppContext, spec: str) -> LoadedData:
-    """Load ``spec`` with the context's data config (sanity mode, dates, providers)."""
-    return load(spec, ctx.data_context())
+def load_data(ctx: AppContext, spec: str, *, progress: Progress | None = None) -> LoadedData:
+    """Load ``spec`` with the context's data config (sanity mode, dates, providers).
+
+    ``progress`` is called with (done, total) while symbols download from a provider.
+    """
+    return load(spec, ctx.data_context(progress=progress))
 
 
 def _periods_per_year(panel: Panel) -> np.ndarray:

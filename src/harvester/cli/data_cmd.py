@@ -20,7 +20,13 @@ from harvester.cli.options import (
     StartOption,
     context_from,
 )
-from harvester.cli.render import aux_table, findings_table, make_console, symbols_table
+from harvester.cli.render import (
+    DownloadProgress,
+    aux_table,
+    findings_table,
+    make_console,
+    symbols_table,
+)
 from harvester.config.models import SanityMode
 from harvester.data.universes import list_universes, load_universe
 
@@ -41,13 +47,14 @@ def info(
     ctx = context_from(
         config_file=config_file, profile=profile, assignments=assignments, start=start, end=end
     )
-    loaded = load_data(ctx, data)
+    console = make_console()
+    with DownloadProgress(console) as progress:
+        loaded = load_data(ctx, data, progress=progress)
     rows, aux = summarize_symbols(loaded.panel), summarize_aux(loaded.panel)
     if as_json:
         payload = {"symbols": [asdict(r) for r in rows], "aux": [asdict(a) for a in aux]}
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
-    console = make_console()
     sessions, symbols = loaded.panel.shape
     console.print(
         symbols_table(rows, title=f"{loaded.source}: {symbols} symbols, {sessions} sessions")

@@ -7,12 +7,21 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from harvester.app.data import AuxSummary, SymbolSummary
 from harvester.data.sanity import SanityReport
 
 __all__ = [
+    "DownloadProgress",
     "aux_table",
     "config_table",
     "findings_table",
@@ -25,6 +34,29 @@ def make_console(*, stderr: bool = False) -> Console:
     """Return a console that keeps tables readable when output is piped (at least 120 wide)."""
     probe = Console(stderr=stderr)
     return Console(stderr=stderr, width=max(probe.width, 120) if not probe.is_terminal else None)
+
+
+class DownloadProgress:
+    """A progress bar that appears on the first download report and closes on exit."""
+
+    def __init__(self, console: Console) -> None:
+        self._bar = Progress(
+            TextColumn("downloading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=True,
+        )  # fmt: skip
+        self._task: TaskID | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._task is None:
+            self._bar.start()
+            self._task = self._bar.add_task("download", total=total)
+        self._bar.update(self._task, completed=done)
+
+    def __enter__(self) -> DownloadProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
 
 
 def _date(value: pd.Timestamp) -> str:

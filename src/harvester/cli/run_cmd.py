@@ -14,7 +14,13 @@ from harvester.cli.options import (
     StartOption,
     context_from,
 )
-from harvester.cli.render import aux_table, findings_table, make_console, symbols_table
+from harvester.cli.render import (
+    DownloadProgress,
+    aux_table,
+    findings_table,
+    make_console,
+    symbols_table,
+)
 
 
 def run_command(
@@ -30,8 +36,8 @@ def run_command(
         config_file=config_file, profile=profile, assignments=assignments, start=start, end=end
     )
     console = make_console()
-    with console.status(f"loading {data} ..."):
-        loaded = load_data(ctx, data)
+    with DownloadProgress(console) as progress:
+        loaded = load_data(ctx, data, progress=progress)
     sessions, symbols = loaded.panel.shape
     first, last = loaded.panel.index[0], loaded.panel.index[-1]
     title = (

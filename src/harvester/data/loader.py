@@ -31,6 +31,7 @@ from harvester.data.bundled import load_sample
 from harvester.data.cache import ParquetCache
 from harvester.data.panel import Panel, SymbolMeta
 from harvester.data.providers import fetch_daily_bars_sync, make_providers
+from harvester.data.providers.fetch import Progress
 from harvester.data.readers import read_long_file, read_symbol_folder
 from harvester.data.sanity import SanityReport, check_frame, clean_frame
 from harvester.data.synthetic import generate_market, parse_synthetic_spec
@@ -54,6 +55,7 @@ class LoadContext:
     secrets: Mapping[str, str] = field(default_factory=dict)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     transport: httpx.AsyncBaseTransport | None = None
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,7 @@ def _from_providers(prefix: str, symbols_text: str, ctx: LoadContext) -> _Raw:
         cache=ParquetCache(ctx.cache_dir),
         now=ctx.now,
         transport=ctx.transport,
+        progress=ctx.progress,
     )
     for symbol, reason in result.failures.items():
         logger.warning("no data for %s: %s", symbol, reason)
@@ -192,7 +195,8 @@ def load(spec: str, ctx: LoadContext) -> LoadedData:
     panel = loaded.panel.slice(ctx.config.start, ctx.config.end)
     if panel.shape[0] == 0:
         raise DataError(
-            f"{loaded.source}: no sessions between {ctx.config.start} and {ctx.config.end}; "
+            f"{loaded.source}: no sessions from {ctx.config.start or 'the start'} to "
+            f"{ctx.config.end or 'the end'}; "
             f"the data covers {loaded.panel.index[0]:%Y-%m-%d} to {loaded.panel.index[-1]:%Y-%m-%d}"
         )
     return LoadedData(panel, loaded.report, loaded.source)

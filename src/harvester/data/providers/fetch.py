@@ -39,6 +39,9 @@ from harvester.data.panel import Panel
 from harvester.data.providers.base import MarketDataProvider, RetryLater, one_line
 from harvester.data.providers.ratelimit import Sleep, TokenBucket
 
+# Called with (symbols done, symbols to download); the CLI draws a progress bar with it.
+Progress = Callable[[int, int], None]
+
 __all__ = ["FetchResult", "fetch_daily_bars", "fetch_daily_bars_sync"]
 
 logger = logging.getLogger(__name__)
@@ -89,6 +92,7 @@ class _Run:
     now: Callable[[], datetime]
     sleep: Sleep
     slots: asyncio.Semaphore
+    progress: Progress | None = None
     # Providers that refused our keys in this run, with the reason: not asked again.
     refused: dict[str, str] = field(default_factory=dict)
 
@@ -117,6 +121,7 @@ async def fetch_daily_bars(
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: Sleep = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    progress: Progress | None = None,
 ) -> FetchResult:
     """Return daily bars for ``symbols`` from ``start`` to ``end`` inclusive.
 
@@ -138,6 +143,8 @@ async def fetch_daily_bars(
         HTTP transport (``httpx.MockTransport`` in tests); a real one when None.
     sleep, monotonic
         Awaitable sleep and monotonic clock for backoff and pacing.
+    progress
+        Called with (symbols done, symbols to download) after each download ends.
 
     Raises
     ------
@@ -157,7 +164,7 @@ async def fetch_daily_bars(
             ordered, config=config, transport=transport, monotonic=monotonic, sleep=sleep
         ) as clients:
             slots = asyncio.Semaphore(config.max_concurrency)
-            run = _Run(ordered, clients, config, cache, now, sleep, slots)
+            run = _Run(ordered, clients, config, cache, now, sleep, slots, progress)
             downloads = await _download_all(run, missing, start, end)
     result = _assemble(wanted, hits, downloads)
     _log_summary(result, requested=len(wanted))
@@ -176,6 +183,7 @@ def fetch_daily_bars_sync(
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: Sleep = asyncio.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    progress: Progress | None = None,
 ) -> FetchResult:
     """Run ``fetch_daily_bars`` in a new event loop, for callers without one.
 
@@ -194,6 +202,7 @@ def fetch_daily_bars_sync(
             transport=transport,
             sleep=sleep,
             monotonic=monotonic,
+            progress=progress,
         )
     )
 
@@ -265,8 +274,18 @@ async def _open_clients(
 async def _download_all(
     run: _Run, symbols: Sequence[str], start: date, end: date
 ) -> list[_Outcome]:
+    done = 0
+
+    async def download_and_report(symbol: str) -> _Outcome:
+        nonlocal done
+        outcome = await _download(run, symbol, start, end)
+        done += 1
+        if run.progress is not None:
+            run.progress(done, len(symbols))
+        return outcome
+
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_download(run, s, start, end)) for s in symbols]
+        tasks = [group.create_task(download_and_report(s)) for s in symbols]
     return [task.result() for task in tasks]
 
 

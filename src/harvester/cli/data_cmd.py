@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from harvester.app.data import check_data, load_data, summarize_aux, summarize_symbols
+from harvester.app.data import check_data, summarize_aux, summarize_symbols
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -19,13 +19,12 @@ from harvester.cli.options import (
     SetOption,
     StartOption,
     context_from,
+    load_with_progress,
 )
 from harvester.cli.render import (
-    DownloadProgress,
-    aux_table,
     findings_table,
     make_console,
-    symbols_table,
+    print_data_overview,
 )
 from harvester.config.models import SanityMode
 from harvester.data.universes import list_universes, load_universe
@@ -48,20 +47,13 @@ def info(
         config_file=config_file, profile=profile, assignments=assignments, start=start, end=end
     )
     console = make_console()
-    with DownloadProgress(console) as progress:
-        loaded = load_data(ctx, data, progress=progress)
-    rows, aux = summarize_symbols(loaded.panel), summarize_aux(loaded.panel)
+    loaded = load_with_progress(ctx, data, console)
     if as_json:
+        rows, aux = summarize_symbols(loaded.panel), summarize_aux(loaded.panel)
         payload = {"symbols": [asdict(r) for r in rows], "aux": [asdict(a) for a in aux]}
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
-    sessions, symbols = loaded.panel.shape
-    console.print(
-        symbols_table(rows, title=f"{loaded.source}: {symbols} symbols, {sessions} sessions")
-    )
-    if aux:
-        console.print(aux_table(aux))
-    console.print(loaded.report.summary_line())
+    print_data_overview(console, loaded)
 
 
 @app.command("check")

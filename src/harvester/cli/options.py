@@ -7,9 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from harvester.app.context import AppContext, open_context
+from harvester.app.data import load_data
+from harvester.cli.render import DownloadProgress
 from harvester.config.loader import ConfigRequest
+from harvester.data.loader import LoadedData
 
 __all__ = [
     "AssetOption",
@@ -21,6 +25,7 @@ __all__ = [
     "SetOption",
     "StartOption",
     "context_from",
+    "load_with_progress",
 ]
 
 ConfigFileOption = Annotated[
@@ -52,6 +57,12 @@ DataOption = Annotated[
 StartOption = Annotated[str | None, typer.Option("--start", help="First date (YYYY-MM-DD).")]
 EndOption = Annotated[str | None, typer.Option("--end", help="Last date (YYYY-MM-DD).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def load_with_progress(ctx: AppContext, spec: str, console: Console) -> LoadedData:
+    """Load ``spec``, drawing a progress bar while symbols download."""
+    with DownloadProgress(console) as progress:
+        return load_data(ctx, spec, progress=progress)
 
 
 def context_from(

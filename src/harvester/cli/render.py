@@ -17,7 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from harvester.app.data import AuxSummary, SymbolSummary
+from harvester.app.data import AuxSummary, SymbolSummary, summarize_aux, summarize_symbols
+from harvester.data.loader import LoadedData
 from harvester.data.sanity import SanityReport
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "config_table",
     "findings_table",
     "make_console",
+    "print_data_overview",
     "symbols_table",
 ]
 
@@ -118,6 +120,21 @@ def findings_table(report: SanityReport, *, limit: int = 20) -> Table:
     if len(report.findings) > limit:
         table.caption = f"{len(report.findings) - limit} more in the JSON report"
     return table
+
+
+def print_data_overview(console: Console, loaded: LoadedData, *, findings_limit: int = 0) -> None:
+    """Print the symbol table, the auxiliary series, the first findings and the summary."""
+    panel = loaded.panel
+    sessions, symbols = panel.shape
+    span = f", {panel.index[0]:%Y-%m-%d} to {panel.index[-1]:%Y-%m-%d}" if sessions else ""
+    title = f"{loaded.source}: {symbols} symbols, {sessions} sessions{span}"
+    console.print(symbols_table(summarize_symbols(panel), title=title))
+    aux = summarize_aux(panel)
+    if aux:
+        console.print(aux_table(aux))
+    if findings_limit and loaded.report.findings:
+        console.print(findings_table(loaded.report, limit=findings_limit))
+    console.print(loaded.report.summary_line())
 
 
 def config_table(values: Mapping[str, object], sources: Mapping[str, str] | None) -> Table:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from harvester.app.data import load_data, summarize_aux, summarize_symbols
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -13,13 +12,11 @@ from harvester.cli.options import (
     SetOption,
     StartOption,
     context_from,
+    load_with_progress,
 )
 from harvester.cli.render import (
-    DownloadProgress,
-    aux_table,
-    findings_table,
     make_console,
-    symbols_table,
+    print_data_overview,
 )
 
 
@@ -36,21 +33,7 @@ def run_command(
         config_file=config_file, profile=profile, assignments=assignments, start=start, end=end
     )
     console = make_console()
-    with DownloadProgress(console) as progress:
-        loaded = load_data(ctx, data, progress=progress)
-    sessions, symbols = loaded.panel.shape
-    first, last = loaded.panel.index[0], loaded.panel.index[-1]
-    title = (
-        f"{loaded.source}: {symbols} symbols, {sessions} sessions, "
-        f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
-    )
-    console.print(symbols_table(summarize_symbols(loaded.panel), title=title))
-    aux = summarize_aux(loaded.panel)
-    if aux:
-        console.print(aux_table(aux))
-    if loaded.report.findings:
-        console.print(findings_table(loaded.report, limit=10))
-    console.print(loaded.report.summary_line())
+    print_data_overview(console, load_with_progress(ctx, data, console), findings_limit=10)
     profile_name = ctx.config.profile or "defaults"
     console.print(f"config: {profile_name} (hash {ctx.config.content_hash()[:16]})")
 

@@ -1,4 +1,4 @@
-"""The test kit: a seeded synthetic market today; fakes (broker, clock, event source) later.
+"""The test kit: a seeded synthetic market and a simulated clock; more fakes come later.
 
 Production code never imports this package (an import-linter contract holds to that); the
 generator itself lives in :mod:`harvester.data.synthetic` so the ``synthetic:`` data source
@@ -12,9 +12,11 @@ from harvester.data.synthetic import (
     generate_market,
     parse_synthetic_spec,
 )
+from harvester.testing.clock import SimClock
 
 __all__ = [
     "REGIME_NAMES",
+    "SimClock",
     "SyntheticMarket",
     "SyntheticParams",
     "generate_market",

@@ -28,6 +28,7 @@ from harvester.data.providers import (
     YahooProvider,
     fetch_daily_bars_sync,
 )
+from harvester.testing import SimClock
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "providers"
 START, END = date(2024, 1, 2), date(2024, 1, 5)
@@ -64,25 +65,10 @@ class Reply:
     error: bool = False
 
 
-class FakeClock:
-    """Monotonic seconds that advance only when something sleeps; sleeps are recorded."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.seconds += seconds
-
-
 class FakeMarket:
     """Answers Yahoo and Alpha Vantage requests from scripts; records every call."""
 
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: SimClock) -> None:
         self.clock = clock
         self.scripts: dict[tuple[str, str], list[Reply]] = {}
         self.calls: list[tuple[str, str, float]] = []
@@ -122,7 +108,7 @@ class FakeMarket:
 @dataclass
 class Harness:
     market: FakeMarket
-    clock: FakeClock
+    clock: SimClock
     cache: ParquetCache
 
     def fetch(
@@ -149,7 +135,7 @@ class Harness:
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Harness:
-    clock = FakeClock()
+    clock = SimClock()
     return Harness(FakeMarket(clock), clock, ParquetCache(tmp_path / "cache"))
 
 
@@ -344,7 +330,7 @@ def test_secrets_never_appear_in_logs_or_failures(
 def test_a_cache_that_cannot_be_written_still_returns_the_bars(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
-    clock = FakeClock()
+    clock = SimClock()
     harness = Harness(FakeMarket(clock), clock, ParquetCache(blocker))
 
     result = harness.fetch(["AAPL"])

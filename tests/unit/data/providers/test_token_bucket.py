@@ -7,24 +7,10 @@ import asyncio
 import pytest
 
 from harvester.data.providers import TokenBucket
+from harvester.testing import SimClock
 
 
-class FakeClock:
-    """Monotonic seconds that advance only when something sleeps; sleeps are recorded."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.seconds
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.seconds += seconds
-
-
-def _acquire_times(bucket: TokenBucket, clock: FakeClock, count: int) -> list[float]:
+def _acquire_times(bucket: TokenBucket, clock: SimClock, count: int) -> list[float]:
     async def go() -> list[float]:
         times = []
         for _ in range(count):
@@ -36,7 +22,7 @@ def _acquire_times(bucket: TokenBucket, clock: FakeClock, count: int) -> list[fl
 
 
 def test_acquire_paces_requests_one_interval_apart() -> None:
-    clock = FakeClock()
+    clock = SimClock()
     bucket = TokenBucket(4.0, clock=clock.monotonic, sleep=clock.sleep)
 
     times = _acquire_times(bucket, clock, 5)
@@ -46,7 +32,7 @@ def test_acquire_paces_requests_one_interval_apart() -> None:
 
 
 def test_acquire_allows_a_burst_up_to_capacity_then_paces() -> None:
-    clock = FakeClock()
+    clock = SimClock()
     bucket = TokenBucket(2.0, capacity=3, clock=clock.monotonic, sleep=clock.sleep)
 
     times = _acquire_times(bucket, clock, 5)
@@ -55,7 +41,7 @@ def test_acquire_allows_a_burst_up_to_capacity_then_paces() -> None:
 
 
 def test_acquire_after_an_idle_period_does_not_wait() -> None:
-    clock = FakeClock()
+    clock = SimClock()
     bucket = TokenBucket(1.0, clock=clock.monotonic, sleep=clock.sleep)
     _acquire_times(bucket, clock, 1)
     clock.seconds = 10.0
@@ -66,7 +52,7 @@ def test_acquire_after_an_idle_period_does_not_wait() -> None:
 
 
 def test_concurrent_acquirers_reserve_consecutive_slots() -> None:
-    clock = FakeClock()
+    clock = SimClock()
     bucket = TokenBucket(5.0, clock=clock.monotonic, sleep=_no_sleep)
 
     # The clock never moves while the four reserve, so each waits one interval more.

@@ -11,7 +11,7 @@ import click
 import typer
 
 from harvester import __version__
-from harvester.cli import config_cmd, data_cmd, run_cmd
+from harvester.cli import backtest_cmd, config_cmd, data_cmd, run_cmd
 from harvester.core.errors import HarvesterError
 
 __all__ = ["app", "main", "run"]
@@ -26,6 +26,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
 run_cmd.register(app)
+backtest_cmd.register(app)
 
 
 @app.callback()

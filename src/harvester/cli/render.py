@@ -27,6 +27,7 @@ __all__ = [
     "config_table",
     "findings_table",
     "make_console",
+    "metrics_table",
     "print_data_overview",
     "symbols_table",
 ]
@@ -135,6 +136,32 @@ def print_data_overview(console: Console, loaded: LoadedData, *, findings_limit:
     if findings_limit and loaded.report.findings:
         console.print(findings_table(loaded.report, limit=findings_limit))
     console.print(loaded.report.summary_line())
+
+
+_PERCENT_METRICS = frozenset(
+    {"total_return", "cagr", "annual_volatility", "max_drawdown", "win_rate", "exposure",
+     "best_period", "worst_period", "average_trade_return"}
+)  # fmt: skip
+
+
+def metrics_table(metrics: Mapping[str, float], *, title: str) -> Table:
+    """Backtest metrics, percentages where the metric is a fraction."""
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        if math.isnan(value):
+            text = "-"
+        elif math.isinf(value):
+            text = "inf" if value > 0 else "-inf"
+        elif key in _PERCENT_METRICS:
+            text = f"{value * 100:.2f}%"
+        else:
+            text = (
+                f"{value:,.2f}" if abs(value) >= 1000 or key.endswith("equity") else f"{value:.4g}"
+            )
+        table.add_row(key, text)
+    return table
 
 
 def config_table(values: Mapping[str, object], sources: Mapping[str, str] | None) -> Table:

@@ -138,7 +138,7 @@ def _cli_layers(request: ConfigRequest) -> list[Layer]:
     ]
     for dotted, value in request.flags.items():
         if value is not None:
-            layers.append(Layer(f"--{dotted.replace('_', '-')}", nest(dotted, value)))
+            layers.append(Layer(f"command line ({dotted})", nest(dotted, value)))
     return layers
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "BayesianConfig",
     "ComposerConfig",
     "DataConfig",
+    "ExecutionConfig",
     "HarvesterConfig",
     "LoggingConfig",
     "MonitoringConfig",
@@ -25,6 +26,7 @@ __all__ = [
     "RiskManagementConfig",
     "RiskParams",
     "SanityConfig",
+    "ScaleOutStep",
     "SignalsConfig",
     "TrailingStopConfig",
     "UniverseConfig",
@@ -62,12 +64,19 @@ class SignalsConfig(Section):
 
 
 class RiskParams(Section):
-    """Portfolio-level limits (Composer ``risk_params``); the risk profiles change these."""
+    """Portfolio guards (Composer ``risk_params``); the risk profiles change these.
 
-    max_gross_exposure_pct: float = Field(50.0, gt=0.0, le=100.0)
-    max_daily_loss_pct: float = Field(2.0, gt=0.0, le=100.0)
-    max_position_size: float = Field(0.1, gt=0.0, le=1.0)
-    max_drawdown_pct: float = Field(15.0, gt=0.0, le=100.0)
+    ``max_daily_loss_pct`` is the daily drawdown kill-switch (Harvester II's
+    ``daily_drawdown_limit`` of 0.02 is the same rule, written as a percent here).
+    """
+
+    max_gross_exposure_pct: float = Field(50.0, gt=0.0, le=1000.0)
+    max_daily_loss_pct: float = Field(2.0, ge=0.0, le=100.0)
+    max_position_size: float = Field(0.1, gt=0.0, le=10.0)
+    max_drawdown_pct: float = Field(15.0, ge=0.0, le=100.0)
+    kill_switch_flatten: bool = False
+    daily_profit_cap_pct: float = Field(0.0, ge=0.0)
+    reentry_cooldown_bars: int = Field(0, ge=0)
 
 
 class TrailingStopConfig(Section):
@@ -76,17 +85,49 @@ class TrailingStopConfig(Section):
     min_distance: float = Field(0.02, ge=0.0, lt=1.0)
 
 
-class RiskManagementConfig(Section):
-    """Per-trade sizing and stops (Harvester II ``risk_management``)."""
+class ScaleOutStep(Section):
+    """Close ``fraction`` of the original quantity when price reaches ``r_multiple`` × R."""
 
-    equity: float = Field(100_000.0, gt=0.0)
-    base_position_fraction: float = Field(0.005, gt=0.0, le=1.0)
-    max_position_notional_usd: float = Field(5_000.0, gt=0.0)
+    r_multiple: float = Field(gt=0.0)
+    fraction: float = Field(gt=0.0, le=1.0)
+
+
+class RiskManagementConfig(Section):
+    """Per-trade sizing and exits (Harvester II ``risk_management``, Rally sizing and stops).
+
+    A zero multiple switches that exit off (``take_profit_atr=0``: no target).
+    """
+
+    sizing: Literal["fixed_fraction", "risk", "volatility"] = "fixed_fraction"
+    base_position_fraction: float = Field(0.005, gt=0.0, le=10.0)
+    risk_per_trade: float = Field(0.005, gt=0.0, le=1.0)
+    vol_target_k: float = Field(0.10, gt=0.0)
+    max_position_notional_usd: float = Field(5_000.0, ge=0.0)
     max_open_positions: int = Field(4, ge=1)
-    daily_drawdown_limit: float = Field(0.02, gt=0.0, le=1.0)
-    stop_loss_atr: float = Field(1.0, gt=0.0)
-    take_profit_atr: float = Field(2.0, gt=0.0)
+    allow_short: bool = True
+    atr_period: int = Field(14, ge=1)
+    rv_period: int = Field(20, ge=2)
+    stop_loss_atr: float = Field(1.0, ge=0.0)
+    take_profit_atr: float = Field(2.0, ge=0.0)
     trailing_stops: TrailingStopConfig = TrailingStopConfig()
+    time_stop_bars: int = Field(0, ge=0)
+    scale_out: tuple[ScaleOutStep, ...] = ()
+
+
+class ExecutionConfig(Section):
+    """How orders fill: timing, slippage, commission, participation, share rounding."""
+
+    fill: Literal["next_open", "close"] = "next_open"
+    slippage_model: Literal["bps", "atr", "sqrt_impact"] = "bps"
+    slippage_bps: float = Field(5.0, ge=0.0)
+    slippage_atr_fraction: float = Field(0.1, ge=0.0)
+    impact_coefficient: float = Field(0.1, ge=0.0)
+    adv_bars: int = Field(20, ge=1)
+    commission_bps: float = Field(1.0, ge=0.0)
+    commission_per_share: float = Field(0.0, ge=0.0)
+    commission_min_usd: float = Field(0.0, ge=0.0)
+    participation_cap: float = Field(0.0, ge=0.0, le=1.0)
+    fractional_shares: bool = False
 
 
 class ComposerConfig(Section):
@@ -177,6 +218,7 @@ class HarvesterConfig(Section):
     signals: SignalsConfig = SignalsConfig()
     risk_params: RiskParams = RiskParams()
     risk_management: RiskManagementConfig = RiskManagementConfig()
+    execution: ExecutionConfig = ExecutionConfig()
     composer: ComposerConfig = ComposerConfig()
     bayesian: BayesianConfig = BayesianConfig()
     data: DataConfig = DataConfig()

@@ -47,7 +47,7 @@ from harvester.core.errors import DataError
 from harvester.core.types import BoolArray, FloatArray
 from harvester.data.panel import OHLCV
 
-__all__ = ["COLUMN_ALIASES", "LONG_COLUMNS", "normalize_long", "read_long_file",
+__all__ = ["COLUMN_ALIASES", "LONG_COLUMNS", "normalize_long", "read_dated_table", "read_long_file",
            "read_symbol_folder"]  # fmt: skip
 
 LONG_COLUMNS: tuple[str, ...] = ("date", "symbol", *OHLCV)
@@ -84,6 +84,16 @@ def read_long_file(path: Path) -> pd.DataFrame:
     """
     raw, locate = _read_raw(Path(path))
     return _normalize(raw, source=str(path), locate=locate, symbol=None)
+
+
+def read_dated_table(path: Path, *, numeric: tuple[str, ...]) -> pd.DataFrame:
+    """Read a CSV or Parquet file with ``date``, ``symbol`` and the ``numeric`` columns.
+
+    The same parsing and one-line errors as :func:`read_long_file`, for files that are not
+    prices (a signals file has ``date, symbol, signal``).
+    """
+    raw, locate = _read_raw(Path(path))
+    return _normalize(raw, source=str(path), locate=locate, symbol=None, numeric=numeric)
 
 
 def read_symbol_folder(path: Path) -> pd.DataFrame:
@@ -236,7 +246,12 @@ def _row_number(position: int) -> str:
 
 
 def _normalize(
-    frame: pd.DataFrame, *, source: str, locate: Locate, symbol: str | None
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    locate: Locate,
+    symbol: str | None,
+    numeric: tuple[str, ...] = OHLCV,
 ) -> pd.DataFrame:
     frame = frame.reset_index(drop=True)
     if len(frame) == 0:
@@ -245,12 +260,12 @@ def _normalize(
     columns = _canonical_columns(frame, source=source)
     if symbol is not None:
         columns["symbol"] = pd.Series([symbol] * len(frame), name="symbol", dtype="str")
-    _require_columns(columns, source=source)
+    _require_columns(columns, source=source, required=("date", "symbol", *numeric))
     result: dict[str, object] = {
         "date": _parse_dates(columns["date"], source=source, locate=locate),
         "symbol": _parse_symbols(columns["symbol"], source=source, locate=locate),
     }
-    for name in OHLCV:
+    for name in numeric:
         result[name] = _parse_numbers(columns[name], source=source, locate=locate)
     for name, column in columns.items():
         if name not in result and _is_number_column(column):
@@ -280,16 +295,18 @@ def _canonical_columns(frame: pd.DataFrame, *, source: str) -> dict[str, pd.Seri
     return direct
 
 
-def _require_columns(columns: dict[str, pd.Series], *, source: str) -> None:
-    missing = ", ".join(repr(name) for name in LONG_COLUMNS if name not in columns)
+def _require_columns(
+    columns: dict[str, pd.Series], *, source: str, required: tuple[str, ...]
+) -> None:
+    missing = ", ".join(repr(name) for name in required if name not in columns)
     if missing:
         names = [str(c.name) for c in columns.values()]
         found = ", ".join(names[:12]) or "none"
         found += f" and {len(names) - 12} more" if len(names) > 12 else ""
         message = (
-            f"missing column(s) {missing} (found: {found}); expected date, symbol, open, high, "
-            "low, close and volume in any case (or aliases: timestamp, datetime, time for date; "
-            "ticker, name for symbol); rename or add the column"
+            f"missing column(s) {missing} (found: {found}); expected {', '.join(required)} "
+            "in any case (or aliases: timestamp, datetime, time for date; ticker, name for "
+            "symbol); rename or add the column"
         )
         raise _error(source, message)
 

@@ -1,0 +1,1 @@
+"""The backtest simulator, its results and reports."""

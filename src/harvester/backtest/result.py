@@ -1,0 +1,168 @@
+"""``BacktestResult``: what a run produced, as tables people read and files tools read.
+
+Files written by ``BacktestResult.write(out_dir)``:
+
+- ``trades.csv``: ``symbol, side, qty, entry_time, entry_price, exit_time, exit_price, fees,
+  slippage, pnl, return, exit_reason, mfe, mae, bars_held`` — one row per exit fill (a
+  scale-out closes part of a position and is its own row; entry fees are shared out by
+  quantity); positions still open at the end appear with ``exit_reason`` ``open``, the last
+  close as exit price and no exit fee;
+- ``equity.csv``: ``date, equity, cash, gross, exposure`` (exposure = gross / equity);
+- ``fills.csv``: every fill (``time, symbol, side, qty, price, fee, slippage, reason``);
+- ``metrics.json``: flat snake_case metrics (``sharpe``, ``max_drawdown``, ``cagr``, …),
+  ``null`` for undefined or infinite values;
+- ``run.json``: config hash, data fingerprint, warnings and the resolved config;
+- ``report.html``: a self-contained report with equity, drawdown and monthly-return plots.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harvester.backtest._arrays import FILL_COLUMNS, TRADE_COLUMNS, WARNING_NAMES, SimOutput
+from harvester.backtest.report import write_html_report
+from harvester.config.models import HarvesterConfig
+from harvester.core.paths import atomic_path
+from harvester.data.panel import Panel
+from harvester.domain.trades import EXIT_REASON_NAMES
+
+__all__ = ["TRADE_CSV_COLUMNS", "BacktestResult", "build_trades"]
+
+TRADE_CSV_COLUMNS: tuple[str, ...] = (
+    "symbol", "side", "qty", "entry_time", "entry_price", "exit_time", "exit_price", "fees",
+    "slippage", "pnl", "return", "exit_reason", "mfe", "mae", "bars_held",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    """Equity curve, trades, fills, positions, metrics and the provenance of one run."""
+
+    equity: pd.DataFrame
+    trades: pd.DataFrame
+    fills: pd.DataFrame
+    positions: pd.DataFrame
+    metrics: Mapping[str, float]
+    warnings: Mapping[str, int]
+    config: HarvesterConfig
+    data_fingerprint: str
+
+    @property
+    def config_hash(self) -> str:
+        return self.config.content_hash()
+
+    def write(self, out_dir: Path, *, title: str = "harvester backtest") -> list[Path]:
+        """Write every output file into ``out_dir`` (each atomically); return their paths."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = [
+            _write_text(out_dir / "trades.csv", self.trades.to_csv(index=False)),
+            _write_text(out_dir / "equity.csv", self.equity.to_csv(index_label="date")),
+            _write_text(out_dir / "fills.csv", self.fills.to_csv(index=False)),
+            _write_text(out_dir / "metrics.json", _json(self.metrics)),
+            _write_text(out_dir / "run.json", _json(self._provenance())),
+        ]
+        report = write_html_report(
+            out_dir / "report.html",
+            title=title,
+            equity=self.equity,
+            trades=self.trades,
+            metrics=self.metrics,
+            config_summary={
+                "config hash": self.config_hash[:16],
+                "data": self.data_fingerprint[:16],
+            },
+            warnings=[f"{name}: {count}" for name, count in self.warnings.items() if count],
+        )
+        return [*written, report]
+
+    def _provenance(self) -> dict[str, Any]:
+        return {
+            "config_hash": self.config_hash,
+            "data_fingerprint": self.data_fingerprint,
+            "warnings": dict(self.warnings),
+            "config": self.config.model_dump(mode="json"),
+        }
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json(payload: Mapping[str, Any]) -> str:
+    cleaned = {k: _finite_or_none(v) for k, v in payload.items()}
+    return json.dumps(cleaned, indent=2, sort_keys=True) + "\n"
+
+
+def _write_text(path: Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def build_trades(records: np.ndarray, panel: Panel) -> pd.DataFrame:
+    """Return the trade records as the documented ``trades.csv`` table."""
+    raw = pd.DataFrame(records, columns=list(TRADE_COLUMNS))
+    codes = raw["exit_reason"].astype(int).to_numpy()
+    table = pd.DataFrame(
+        {
+            "symbol": np.array(panel.symbols, dtype=object)[raw["symbol"].astype(int)],
+            "side": np.where(raw["side"] > 0, "long", "short"),
+            "qty": raw["qty"],
+            "entry_time": panel.index[raw["entry_bar"].to_numpy(dtype=np.int64)],
+            "entry_price": raw["entry_price"],
+            "exit_time": panel.index[raw["exit_bar"].to_numpy(dtype=np.int64)],
+            "exit_price": raw["exit_price"],
+            "fees": raw["fees"],
+            "slippage": raw["slippage"],
+            "pnl": raw["pnl"],
+            "return": raw["return"],
+            "exit_reason": np.array(EXIT_REASON_NAMES, dtype=object)[codes],
+            "mfe": raw["mfe"],
+            "mae": raw["mae"],
+            "bars_held": raw["bars_held"].astype(int),
+        }
+    )
+    return table.sort_values(["exit_time", "symbol"], kind="stable").reset_index(drop=True)
+
+
+def build_fills(records: np.ndarray, panel: Panel) -> pd.DataFrame:
+    """Return the fill records with times, symbols and reasons spelled out."""
+    raw = pd.DataFrame(records, columns=list(FILL_COLUMNS))
+    reasons = np.array(("entry", *EXIT_REASON_NAMES), dtype=object)
+    return pd.DataFrame(
+        {
+            "time": panel.index[raw["bar"].to_numpy(dtype=np.int64)],
+            "symbol": np.array(panel.symbols, dtype=object)[raw["symbol"].astype(int)],
+            "side": np.where(raw["side"] > 0, "buy", "sell"),
+            "qty": raw["qty"],
+            "price": raw["price"],
+            "fee": raw["fee"],
+            "slippage": raw["slippage"],
+            "reason": reasons[raw["reason"].astype(int) + 1],
+        }
+    )
+
+
+def equity_frame(output: SimOutput, panel: Panel) -> pd.DataFrame:
+    """Return the equity curve with cash, gross position value and exposure."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        exposure = output.gross / output.equity
+    return pd.DataFrame(
+        {"equity": output.equity, "cash": output.cash, "gross": output.gross, "exposure": exposure},
+        index=panel.index.rename("date"),
+    )
+
+
+def warning_counts(output: SimOutput) -> dict[str, int]:
+    """Return the simulator's counted events by name."""
+    return {name: int(n) for name, n in zip(WARNING_NAMES, output.warnings, strict=True)}

@@ -1,0 +1,1 @@
+"""Execution core: fill prices, slippage and commission, shared by backtest and live."""

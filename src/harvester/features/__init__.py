@@ -1,0 +1,1 @@
+"""Causal indicators over the (time × symbols) panel."""

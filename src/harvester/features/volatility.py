@@ -1,0 +1,60 @@
+"""Volatility and liquidity inputs of the engine: true range, ATR, realised vol, ADV.
+
+All are causal: the value at bar t uses bars up to and including t. Each works on a whole
+(time × symbols) array at once.
+
+- true range: max(high − low, |high − previous close|, |low − previous close|); the first
+  bar of a symbol uses high − low;
+- ATR: Wilder's smoothing of the true range (an exponential average with α = 1 / period),
+  NaN for the first ``period − 1`` bars of each symbol;
+- realised volatility: standard deviation of daily log returns over ``period`` bars, times
+  sqrt(periods per year);
+- ADV: mean volume over the last ``period`` bars.
+
+Examples
+--------
+>>> import numpy as np
+>>> high, low = np.array([[10.0], [12.0]]), np.array([[9.0], [10.0]])
+>>> true_range(high, low, np.array([[9.5], [11.0]]))[:, 0].tolist()
+[1.0, 2.5]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from harvester.core.types import FloatArray
+
+__all__ = ["average_daily_volume", "average_true_range", "realized_volatility", "true_range"]
+
+
+def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    """Return the true range of every bar."""
+    previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
+    widest = np.fmax(np.fmax(high - low, np.abs(high - previous)), np.abs(low - previous))
+    result: FloatArray = np.where(np.isnan(previous), high - low, widest)
+    return result
+
+
+def average_true_range(
+    high: FloatArray, low: FloatArray, close: FloatArray, *, period: int
+) -> FloatArray:
+    """Return Wilder's ATR over ``period`` bars."""
+    ranges = pd.DataFrame(true_range(high, low, close))
+    smoothed = ranges.ewm(alpha=1.0 / period, adjust=False, min_periods=period).mean()
+    return smoothed.to_numpy(dtype=np.float64)
+
+
+def realized_volatility(close: FloatArray, *, period: int, periods_per_year: float) -> FloatArray:
+    """Return the annualised standard deviation of log returns over ``period`` bars."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_returns = pd.DataFrame(np.log(close)).diff()
+    deviation = log_returns.rolling(period, min_periods=period).std(ddof=1)
+    result: FloatArray = deviation.to_numpy(dtype=np.float64) * np.sqrt(periods_per_year)
+    return result
+
+
+def average_daily_volume(volume: FloatArray, *, period: int) -> FloatArray:
+    """Return the mean volume over the last ``period`` bars."""
+    return pd.DataFrame(volume).rolling(period, min_periods=period).mean().to_numpy(np.float64)

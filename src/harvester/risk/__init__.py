@@ -1,0 +1,1 @@
+"""Risk rules: position sizing and exit levels, pure functions on numbers."""

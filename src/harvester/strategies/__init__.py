@@ -1,0 +1,1 @@
+"""Strategies: features and positions in, ``Signals`` out; they never place orders."""

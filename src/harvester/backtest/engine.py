@@ -75,21 +75,45 @@ def _metrics(
         result_equity["equity"],
         trades=trade_stats(closed["pnl"].to_numpy(), closed["return"].to_numpy()),
         periods_per_year=ppy,
-        exposure=result_equity["gross"],
+        exposure=result_equity["exposure"],
         turnover=_turnover(fills, result_equity["equity"], ppy),
     )
 
 
+def _regime_grid(regimes: pd.Series | pd.DataFrame | None, panel: Panel) -> pd.DataFrame | None:
+    if regimes is None:
+        return None
+    if isinstance(regimes, pd.Series):
+        regimes = pd.DataFrame({s: regimes for s in panel.symbols})
+    aligned = regimes.reindex(index=panel.index, columns=list(panel.symbols))
+    if aligned.isna().all().all():
+        raise DataError("regime labels share no date or symbol with the data; align them first")
+    return aligned
+
+
 def run_backtest(
-    panel: Panel, signals: SignalArrays, config: HarvesterConfig, *, kernel: Kernel = "numba"
+    panel: Panel,
+    signals: SignalArrays,
+    config: HarvesterConfig,
+    *,
+    kernel: Kernel = "numba",
+    regimes: pd.Series | pd.DataFrame | None = None,
 ) -> BacktestResult:
-    """Simulate ``signals`` on ``panel`` under ``config`` and assemble the result."""
+    """Simulate ``signals`` on ``panel`` under ``config`` and assemble the result.
+
+    ``regimes``: optional labels (one per date, or dates × symbols) recorded on each trade
+    as the regime at its entry decision.
+    """
     if panel.shape[0] < 2:
         raise DataError(f"a backtest needs at least 2 sessions, the data has {panel.shape[0]}")
     _check_signals(signals, panel.shape)
     output = simulate(market_arrays(panel, config), signals, engine_params(config), kernel=kernel)
     equity = equity_frame(output, panel)
-    trades, fills = build_trades(output.trades, panel), build_fills(output.fills, panel)
+    lag = 0 if config.execution.fill == "close" else 1
+    trades = build_trades(
+        output.trades, panel, regimes=_regime_grid(regimes, panel), decision_lag=lag
+    )
+    fills = build_fills(output.fills, panel)
     return BacktestResult(
         equity=equity,
         trades=trades,

@@ -109,8 +109,28 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
-def build_trades(records: np.ndarray, panel: Panel) -> pd.DataFrame:
-    """Return the trade records as the documented ``trades.csv`` table."""
+def _regime_at_decision(
+    raw: pd.DataFrame, regimes: pd.DataFrame, *, decision_lag: int
+) -> np.ndarray:
+    bars = (raw["entry_bar"].to_numpy(dtype=np.int64) - decision_lag).clip(min=0)
+    columns = raw["symbol"].to_numpy(dtype=np.int64)
+    result: np.ndarray = regimes.to_numpy(dtype=object)[bars, columns]
+    return result
+
+
+def build_trades(
+    records: np.ndarray,
+    panel: Panel,
+    *,
+    regimes: pd.DataFrame | None = None,
+    decision_lag: int = 1,
+) -> pd.DataFrame:
+    """Return the trade records as the documented ``trades.csv`` table.
+
+    With ``regimes`` (labels on the panel's dates × symbols) each trade gets a ``regime``
+    column: the label at the bar whose close decided the entry (``decision_lag`` bars
+    before the entry fill: 1 for next-open fills, 0 for close fills).
+    """
     raw = pd.DataFrame(records, columns=list(TRADE_COLUMNS))
     codes = raw["exit_reason"].astype(int).to_numpy()
     table = pd.DataFrame(
@@ -132,6 +152,8 @@ def build_trades(records: np.ndarray, panel: Panel) -> pd.DataFrame:
             "bars_held": raw["bars_held"].astype(int),
         }
     )
+    if regimes is not None:
+        table["regime"] = _regime_at_decision(raw, regimes, decision_lag=decision_lag)
     return table.sort_values(["exit_time", "symbol"], kind="stable").reset_index(drop=True)
 
 

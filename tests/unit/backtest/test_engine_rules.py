@@ -73,6 +73,8 @@ def test_close_fill_uses_the_signal_bar_close(kernel: Kernel) -> None:
     fill = result.fills.iloc[0]
     assert (fill["time"], fill["qty"], fill["price"]) == (panel.index[0], 5000, 10.0)
     assert result.equity["equity"].iloc[-1] == pytest.approx(100_000 + 5000 * 2.0)
+    # Exposure: 50,000 / 100,000, then 55,000 / 105,000, then 60,000 / 110,000.
+    assert result.metrics["exposure"] == pytest.approx((0.5 + 55 / 105 + 60 / 110) / 3)
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -171,6 +173,15 @@ def test_participation_cap_ignores_a_bar_without_volume(kernel: Kernel) -> None:
     result = run(panel, go_long(panel.shape, {0: [0]}), cfg, kernel)
     assert result.fills["qty"].tolist() == [5000]
     assert result.warnings["participation_cut"] == 0
+
+
+def test_trades_record_the_regime_of_the_entry_decision() -> None:
+    panel = flat_panel([[10.0]] * 5)
+    signals = go_long(panel.shape, {1: [0]})
+    labels = pd.Series(["calm", "calm", "panic", "panic", "panic"], index=panel.index)
+    trade = run_backtest(panel, signals, config(), regimes=labels).trades.iloc[0]
+    # Decided at the close of bar 1 (calm), filled at the open of bar 2 (panic).
+    assert trade["regime"] == "calm"
 
 
 def test_negative_fraction_is_a_config_error() -> None:

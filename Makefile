@@ -34,8 +34,16 @@ layers: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+## Benchmarks against peers (vectorbt, backtrader, backtesting.py); they read ../shared/data.
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_panel_load.py
+	$(BIN)/python bench/bench_engine.py
 
 ## Rebuild the bundled sample and reference lists from ../shared/data.
 sample: $(STAMP)

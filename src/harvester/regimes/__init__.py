@@ -1,0 +1,1 @@
+"""Market regimes: a batched Gaussian HMM with causal (forward-filtered) state probabilities."""

@@ -1,0 +1,267 @@
+"""Numba kernels of the batched diagonal Gaussian HMM (the twin is ``_reference.py``).
+
+Shapes: observations ``x`` are (symbols, time, features); per symbol the parameters are
+``startprob`` (K,), ``transmat`` (K, K), ``means`` and ``variances`` (K, features). Every
+kernel loops over symbols inside compiled code, so one call trains or filters a universe.
+
+The forward-backward pass is the *scaled* one (Rabiner): emission densities are divided by
+their per-bar maximum before exponentiation and the forward variables are normalised every
+bar, so nothing underflows and no log-sum-exp is needed; the log-likelihood is the sum of
+the log scale factors plus the per-bar maxima. A row with any NaN feature is missing: its
+emission term is 1 (log 0) for every state, and it adds nothing to the mean and variance
+statistics. The backward pass exists only for EM; nothing public returns smoothed posteriors.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from harvester.core.jit import njit
+from harvester.core.types import BoolArray, FloatArray, IntArray
+
+__all__ = ["filter_nb", "fit_nb", "log_likelihood_nb"]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+# hmmlearn's floor on a state's posterior mass in the variance denominator.
+_MIN_DENOMINATOR = 1e-5
+# Below this posterior mass a state keeps its previous mean and variance.
+_DEAD_STATE = 1e-300
+
+
+@njit
+def _emissions_nb(
+    x: FloatArray, means: FloatArray, variances: FloatArray, b: FloatArray, shift: FloatArray
+) -> None:
+    """Scaled emission densities ``b[t, k] = exp(log N(x_t) - shift[t])``; NaN rows give 1."""
+    n_times, n_features = x.shape
+    n_states = means.shape[0]
+    for t in range(n_times):
+        missing = False
+        for d in range(n_features):
+            if math.isnan(x[t, d]):
+                missing = True
+        top = -np.inf
+        for k in range(n_states):
+            log_b = 0.0
+            if not missing:
+                for d in range(n_features):
+                    diff = x[t, d] - means[k, d]
+                    log_b -= 0.5 * (
+                        _LOG_2PI + math.log(variances[k, d]) + diff * diff / variances[k, d]
+                    )
+            b[t, k] = log_b
+            top = max(top, log_b)
+        for k in range(n_states):
+            b[t, k] = math.exp(b[t, k] - top)
+        shift[t] = top
+
+
+@njit
+def _forward_nb(
+    b: FloatArray,
+    shift: FloatArray,
+    startprob: FloatArray,
+    transmat: FloatArray,
+    alpha: FloatArray,
+    scale: FloatArray,
+) -> float:
+    """Normalised forward variables ``alpha[t] = p(state_t | x_1..t)``; returns log-likelihood."""
+    n_times, n_states = b.shape
+    log_likelihood = 0.0
+    for t in range(n_times):
+        total = 0.0
+        for j in range(n_states):
+            if t == 0:
+                prior = startprob[j]
+            else:
+                prior = 0.0
+                for i in range(n_states):
+                    prior += alpha[t - 1, i] * transmat[i, j]
+            alpha[t, j] = prior * b[t, j]
+            total += alpha[t, j]
+        for j in range(n_states):
+            alpha[t, j] /= total
+        scale[t] = total
+        log_likelihood += math.log(total) + shift[t]
+    return log_likelihood
+
+
+@njit
+def _backward_nb(b: FloatArray, transmat: FloatArray, scale: FloatArray, beta: FloatArray) -> None:
+    """Scaled backward variables (private: used for the EM statistics only)."""
+    n_times, n_states = b.shape
+    beta[n_times - 1, :] = 1.0
+    for t in range(n_times - 2, -1, -1):
+        for i in range(n_states):
+            total = 0.0
+            for j in range(n_states):
+                total += transmat[i, j] * b[t + 1, j] * beta[t + 1, j]
+            beta[t, i] = total / scale[t + 1]
+
+
+@njit
+def _statistics_nb(
+    x: FloatArray,
+    b: FloatArray,
+    transmat: FloatArray,
+    alpha: FloatArray,
+    beta: FloatArray,
+    scale: FloatArray,
+    trans: FloatArray,
+    moments: FloatArray,
+) -> None:
+    """Expected transitions ``trans`` (K, K) and moments (3, K, D): mass, sum x, sum x²."""
+    n_times, n_features = x.shape
+    n_states = b.shape[1]
+    trans[:, :] = 0.0
+    moments[:, :, :] = 0.0
+    for t in range(n_times):
+        missing = False
+        for d in range(n_features):
+            if math.isnan(x[t, d]):
+                missing = True
+        for i in range(n_states):
+            gamma = alpha[t, i] * beta[t, i]
+            if not missing:
+                for d in range(n_features):
+                    moments[0, i, d] += gamma
+                    moments[1, i, d] += gamma * x[t, d]
+                    moments[2, i, d] += gamma * x[t, d] * x[t, d]
+            if t + 1 < n_times:
+                for j in range(n_states):
+                    weight = b[t + 1, j] * beta[t + 1, j] / scale[t + 1]
+                    trans[i, j] += alpha[t, i] * transmat[i, j] * weight
+
+
+@njit
+def _maximise_nb(
+    alpha: FloatArray,
+    beta: FloatArray,
+    trans: FloatArray,
+    moments: FloatArray,
+    params: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    min_variance: float,
+) -> None:
+    """M-step in place, as hmmlearn's (no priors): zero rows and dead states keep old values."""
+    startprob, transmat, means, variances = params
+    n_states, n_features = means.shape
+    for i in range(n_states):
+        startprob[i] = alpha[0, i] * beta[0, i]
+        row = 0.0
+        for j in range(n_states):
+            row += trans[i, j]
+        if row > 0.0:
+            for j in range(n_states):
+                transmat[i, j] = trans[i, j] / row
+        for d in range(n_features):
+            mass = moments[0, i, d]
+            if mass <= _DEAD_STATE:
+                continue
+            mean = moments[1, i, d] / mass
+            spread = moments[2, i, d] - 2.0 * mean * moments[1, i, d] + mean * mean * mass
+            means[i, d] = mean
+            variances[i, d] = max(spread / max(mass, _MIN_DENOMINATOR), min_variance)
+    total = startprob.sum()
+    for i in range(n_states):
+        startprob[i] /= total
+
+
+@njit
+def _fit_one_nb(
+    x: FloatArray,
+    params: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    n_iter: int,
+    tol: float,
+    min_variance: float,
+) -> tuple[float, int, bool]:
+    """EM for one symbol in place: (final log-likelihood, iterations run, converged)."""
+    startprob, transmat, means, variances = params
+    n_times, n_states = x.shape[0], means.shape[0]
+    b = np.empty((n_times, n_states))
+    shift = np.empty(n_times)
+    alpha = np.empty((n_times, n_states))
+    beta = np.empty((n_times, n_states))
+    scale = np.empty(n_times)
+    trans = np.empty((n_states, n_states))
+    moments = np.empty((3, n_states, x.shape[1]))
+    previous = -np.inf
+    iterations = 0
+    converged = False
+    while iterations < n_iter and not converged and n_times > 0:
+        _emissions_nb(x, means, variances, b, shift)
+        current = _forward_nb(b, shift, startprob, transmat, alpha, scale)
+        _backward_nb(b, transmat, scale, beta)
+        _statistics_nb(x, b, transmat, alpha, beta, scale, trans, moments)
+        _maximise_nb(alpha, beta, trans, moments, params, min_variance)
+        iterations += 1
+        converged = current - previous < tol
+        previous = current
+    _emissions_nb(x, means, variances, b, shift)
+    final = _forward_nb(b, shift, startprob, transmat, alpha, scale) if n_times > 0 else 0.0
+    return final, iterations, converged
+
+
+@njit
+def fit_nb(
+    x: FloatArray,
+    startprob: FloatArray,
+    transmat: FloatArray,
+    means: FloatArray,
+    variances: FloatArray,
+    n_iter: int,
+    tol: float,
+    min_variance: float,
+) -> tuple[FloatArray, IntArray, BoolArray]:
+    """Fit every symbol's HMM in place; returns final log-likelihoods, iterations, converged.
+
+    As hmmlearn: each iteration is an E-step under the current parameters then an M-step;
+    EM stops after ``n_iter`` iterations or once the E-step log-likelihood improves by less
+    than ``tol``. The returned log-likelihood is that of the final (updated) parameters.
+    """
+    n_symbols = x.shape[0]
+    log_likelihood = np.empty(n_symbols)
+    iterations = np.zeros(n_symbols, dtype=np.int64)
+    converged = np.zeros(n_symbols, dtype=np.bool_)
+    for s in range(n_symbols):
+        params = (startprob[s], transmat[s], means[s], variances[s])
+        result = _fit_one_nb(x[s], params, n_iter, tol, min_variance)
+        log_likelihood[s], iterations[s], converged[s] = result
+    return log_likelihood, iterations, converged
+
+
+@njit
+def filter_nb(
+    x: FloatArray,
+    startprob: FloatArray,
+    transmat: FloatArray,
+    means: FloatArray,
+    variances: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Filtered probabilities (symbols, time, K) and log-likelihoods (symbols,): forward only."""
+    n_symbols, n_times, _ = x.shape
+    n_states = means.shape[1]
+    probabilities = np.empty((n_symbols, n_times, n_states))
+    log_likelihood = np.zeros(n_symbols)
+    b = np.empty((n_times, n_states))
+    shift = np.empty(n_times)
+    scale = np.empty(n_times)
+    for s in range(n_symbols):
+        _emissions_nb(x[s], means[s], variances[s], b, shift)
+        log_likelihood[s] = _forward_nb(
+            b, shift, startprob[s], transmat[s], probabilities[s], scale
+        )
+    return probabilities, log_likelihood
+
+
+@njit
+def log_likelihood_nb(
+    x: FloatArray,
+    startprob: FloatArray,
+    transmat: FloatArray,
+    means: FloatArray,
+    variances: FloatArray,
+) -> FloatArray:
+    """Log-likelihood per symbol under fixed parameters (the forward pass only)."""
+    return filter_nb(x, startprob, transmat, means, variances)[1]

@@ -1,0 +1,303 @@
+"""Batched Gaussian HMM regimes: one model per symbol, fitted at once, read causally.
+
+:func:`fit_batched` trains an independent diagonal-covariance Gaussian HMM for every symbol of
+a (symbols × time × features) array in one compiled call (Baum-Welch EM, scaled
+forward-backward). States are then sorted by the variance of one feature (by default the
+first, a return), so state 0 is the calmest for every symbol and every refit; with three
+states they are named :data:`REGIME_NAMES` (calm, volatile, panic).
+
+For trading use :func:`filter_probabilities` — ``p(state_t | x_1..t)`` from the forward pass
+only, so the value at ``t`` never depends on a later observation. Smoothed posteriors (which
+condition on the whole sequence, like hmmlearn's ``predict``/``predict_proba``) are not offered.
+
+Missing data: a row with any NaN feature is treated as unobserved — its emission term is
+uninformative (the same for every state), the state probabilities just propagate through the
+transition matrix, and it adds nothing to the mean and variance estimates.
+
+Examples
+--------
+>>> rng = np.random.default_rng(0)
+>>> x = rng.normal(0.0, 0.01, size=(2, 300, 1)) * np.repeat([1.0, 3.0], 150)[None, :, None]
+>>> model = fit_batched(x, n_states=2, n_iter=50, seed=0)
+>>> filter_probabilities(model, x).shape
+(2, 300, 2)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from harvester.core.errors import DataError
+from harvester.core.types import BoolArray, FloatArray, IntArray
+from harvester.regimes import _kernels
+
+__all__ = [
+    "DEFAULT_PRIORS",
+    "REGIME_NAMES",
+    "BatchedHMM",
+    "InitialParams",
+    "filter_probabilities",
+    "fit_batched",
+    "initial_params",
+    "log_likelihood",
+    "most_likely_filtered_state",
+]
+
+REGIME_NAMES: tuple[str, str, str] = ("calm", "volatile", "panic")
+# Harvester II's initial state distribution over (calm, volatile, panic).
+DEFAULT_PRIORS: tuple[float, float, float] = (0.3, 0.4, 0.3)
+# Initial probability of staying in a state for one more bar.
+_INITIAL_PERSISTENCE = 0.9
+# Relative size of the seeded jitter on the initial means (in standard deviations).
+_MEAN_JITTER = 0.1
+
+
+class InitialParams(NamedTuple):
+    """Starting parameters for EM, per symbol or shared (the symbol axis may be left out).
+
+    Attributes
+    ----------
+    startprob : FloatArray
+        (symbols, K) or (K,) start probabilities.
+    transmat : FloatArray
+        (symbols, K, K) or (K, K) row-stochastic transition matrices.
+    means, variances : FloatArray
+        (symbols, K, features) or (K, features) emission means and diagonal variances.
+    """
+
+    startprob: FloatArray
+    transmat: FloatArray
+    means: FloatArray
+    variances: FloatArray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BatchedHMM:
+    """One fitted diagonal Gaussian HMM per symbol, states in canonical (volatility) order.
+
+    Attributes
+    ----------
+    startprob, transmat, means, variances : FloatArray
+        Per-symbol parameters, shapes (S, K), (S, K, K), (S, K, D), (S, K, D).
+    log_likelihood : FloatArray
+        (S,) log-likelihood of the training data under the fitted parameters.
+    iterations : IntArray
+        (S,) EM iterations run per symbol.
+    converged : BoolArray
+        (S,) whether EM stopped on ``tol`` before ``n_iter``.
+    """
+
+    startprob: FloatArray
+    transmat: FloatArray
+    means: FloatArray
+    variances: FloatArray
+    log_likelihood: FloatArray
+    iterations: IntArray
+    converged: BoolArray
+
+    @property
+    def n_states(self) -> int:
+        """Number of hidden states K."""
+        return int(self.startprob.shape[1])
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """:data:`REGIME_NAMES` for three states, ``state0``, ``state1``, ... otherwise."""
+        if self.n_states == len(REGIME_NAMES):
+            return REGIME_NAMES
+        return tuple(f"state{k}" for k in range(self.n_states))
+
+    @property
+    def params(self) -> InitialParams:
+        """The fitted parameters, e.g. to warm-start a refit."""
+        return InitialParams(self.startprob, self.transmat, self.means, self.variances)
+
+
+def _check_observations(observations: FloatArray) -> FloatArray:
+    x = np.ascontiguousarray(observations, dtype=np.float64)
+    if x.ndim != 3:
+        raise DataError(
+            f"HMM observations: expected a (symbols, time, features) array, got shape {x.shape}"
+        )
+    if np.isinf(x).any():
+        raise DataError("HMM observations: infinite values found; use NaN for missing rows")
+    return x
+
+
+def _default_priors(n_states: int) -> FloatArray:
+    if n_states == len(DEFAULT_PRIORS):
+        return np.asarray(DEFAULT_PRIORS, dtype=np.float64)
+    return np.full(n_states, 1.0 / n_states)
+
+
+def _volatility_bins(x: FloatArray, n_states: int, order_feature: int) -> FloatArray:
+    """One-hot (S, T, K) weights: each observed row goes to the quantile bin of its |deviation|."""
+    observed: BoolArray = ~np.isnan(x).any(axis=2)
+    lead = x[:, :, order_feature]
+    centre = np.nanmean(np.where(observed, lead, np.nan), axis=1, keepdims=True)
+    deviation = np.where(observed, np.abs(lead - np.nan_to_num(centre)), np.inf)
+    ranks = np.argsort(np.argsort(deviation, axis=1, kind="stable"), axis=1, kind="stable")
+    n_observed = np.maximum(observed.sum(axis=1, keepdims=True), 1)
+    bins = np.minimum(ranks * n_states // n_observed, n_states - 1)
+    one_hot: BoolArray = bins[:, :, None] == np.arange(n_states)[None, None, :]
+    weights: FloatArray = (one_hot & observed[:, :, None]).astype(np.float64)
+    return weights
+
+
+def initial_params(
+    observations: FloatArray,
+    *,
+    n_states: int = 3,
+    seed: int = 0,
+    priors: tuple[float, ...] | None = None,
+    order_feature: int = 0,
+    min_variance: float = 1e-10,
+) -> InitialParams:
+    """Data-driven starting parameters for every symbol (the default of :func:`fit_batched`).
+
+    Each symbol's observed rows are split into ``n_states`` equal bins by the absolute
+    deviation of ``order_feature`` from its mean; the bins' means and variances start the
+    states (calm to panic), with a seeded jitter of 0.1 standard deviations on the means. The
+    transition matrix starts at 0.9 persistence and the start probabilities at ``priors``.
+    """
+    x = _check_observations(observations)
+    weights = _volatility_bins(x, n_states, order_feature)
+    values = np.nan_to_num(x)
+    mass = np.maximum(weights.sum(axis=1)[:, :, None], 1.0)
+    means = np.einsum("stk,std->skd", weights, values) / mass
+    second = np.einsum("stk,std->skd", weights, values**2) / mass
+    variances = np.maximum(second - means**2, min_variance)
+    rng = np.random.default_rng(seed)
+    means = means + _MEAN_JITTER * np.sqrt(variances) * rng.standard_normal(means.shape)
+    start = np.asarray(priors, dtype=np.float64) if priors else _default_priors(n_states)
+    stay = _INITIAL_PERSISTENCE if n_states > 1 else 1.0
+    leave = (1.0 - stay) / max(n_states - 1, 1)
+    transmat = np.full((n_states, n_states), leave) + (stay - leave) * np.eye(n_states)
+    n_symbols = x.shape[0]
+    return InitialParams(
+        np.tile(start / start.sum(), (n_symbols, 1)),
+        np.tile(transmat, (n_symbols, 1, 1)),
+        means,
+        variances,
+    )
+
+
+def _broadcast(init: InitialParams, n_symbols: int, n_features: int) -> InitialParams:
+    startprob = np.asarray(init.startprob, dtype=np.float64)
+    n_states = startprob.shape[-1]
+    shapes = ((n_states,), (n_states, n_states), (n_states, n_features), (n_states, n_features))
+    arrays = []
+    for name, value, shape in zip(InitialParams._fields, init, shapes, strict=True):
+        array = np.asarray(value, dtype=np.float64)
+        if array.shape not in (shape, (n_symbols, *shape)):
+            raise DataError(
+                f"HMM initial {name}: expected shape {shape} or {(n_symbols, *shape)}, "
+                f"got {array.shape}"
+            )
+        arrays.append(np.ascontiguousarray(np.broadcast_to(array, (n_symbols, *shape))).copy())
+    return InitialParams(*arrays)
+
+
+def _canonical_order(params: InitialParams, order_feature: int) -> InitialParams:
+    """Sort each symbol's states by ascending variance of ``order_feature``."""
+    order = np.argsort(params.variances[:, :, order_feature], axis=1, kind="stable")
+    rows_sorted = np.take_along_axis(params.transmat, order[:, :, None], axis=1)
+    transmat = np.take_along_axis(rows_sorted, order[:, None, :], axis=2)
+    return InitialParams(
+        np.take_along_axis(params.startprob, order, axis=1),
+        np.ascontiguousarray(transmat),
+        np.take_along_axis(params.means, order[:, :, None], axis=1),
+        np.take_along_axis(params.variances, order[:, :, None], axis=1),
+    )
+
+
+def fit_batched(
+    observations: FloatArray,
+    *,
+    n_states: int = 3,
+    n_iter: int = 100,
+    tol: float = 1e-4,
+    init: InitialParams | None = None,
+    seed: int = 0,
+    priors: tuple[float, ...] | None = None,
+    order_feature: int = 0,
+    min_variance: float = 1e-10,
+) -> BatchedHMM:
+    """Fit one diagonal Gaussian HMM per symbol by Baum-Welch EM, all symbols in one call.
+
+    Parameters
+    ----------
+    observations
+        (symbols, time, features) float array; a row with any NaN feature is missing.
+    n_states
+        Number of hidden states K (3: calm, volatile, panic).
+    n_iter, tol
+        At most ``n_iter`` EM iterations per symbol; a symbol stops early once its
+        log-likelihood improves by less than ``tol`` in one iteration (hmmlearn's rule).
+    init
+        Starting parameters (per symbol or shared); by default :func:`initial_params`.
+    seed
+        Seed of the jitter in the default initialisation; the fit itself is deterministic.
+    priors
+        Initial start probabilities (Harvester II: 0.3 / 0.4 / 0.3); only a starting value,
+        EM re-estimates them (no Dirichlet prior). Ignored when ``init`` is given.
+    order_feature
+        Feature whose per-state variance orders the states (0: a return).
+    min_variance
+        Floor on every variance after each M-step (absolute, in the feature's units squared).
+
+    Returns
+    -------
+    BatchedHMM
+        Parameters with states sorted by ascending variance of ``order_feature``.
+    """
+    x = _check_observations(observations)
+    if init is None:
+        init = initial_params(
+            x,
+            n_states=n_states,
+            seed=seed,
+            priors=priors,
+            order_feature=order_feature,
+            min_variance=min_variance,
+        )
+    start = _broadcast(init, x.shape[0], x.shape[2])
+    result = _kernels.fit_nb(x, *start, n_iter, tol, min_variance)
+    fitted = _canonical_order(start, order_feature)
+    return BatchedHMM(*fitted, *result)
+
+
+def _model_arrays(model: BatchedHMM, observations: FloatArray) -> FloatArray:
+    x = _check_observations(observations)
+    if x.shape[0] != model.startprob.shape[0] or x.shape[2] != model.means.shape[2]:
+        raise DataError(
+            f"HMM observations: shape {x.shape} does not match a model of "
+            f"{model.startprob.shape[0]} symbols and {model.means.shape[2]} features"
+        )
+    return x
+
+
+def filter_probabilities(model: BatchedHMM, observations: FloatArray) -> FloatArray:
+    """Causal state probabilities ``p(state_t | x_1..t)``, shape (symbols, time, K).
+
+    Computed by the forward recursion alone, so the row at ``t`` is the same whether or not
+    the observations after ``t`` exist. Fit ``model`` on a training window only and filter
+    the period you trade; never use smoothed (forward-backward) posteriors for trading.
+    """
+    x = _model_arrays(model, observations)
+    return _kernels.filter_nb(x, *model.params)[0]
+
+
+def most_likely_filtered_state(model: BatchedHMM, observations: FloatArray) -> IntArray:
+    """Index (0 = calm, ...) of the most probable filtered state, shape (symbols, time)."""
+    states: IntArray = np.argmax(filter_probabilities(model, observations), axis=2)
+    return states.astype(np.int64)
+
+
+def log_likelihood(model: BatchedHMM, observations: FloatArray) -> FloatArray:
+    """Log-likelihood of each symbol's observations under its model, shape (symbols,)."""
+    x = _model_arrays(model, observations)
+    return _kernels.log_likelihood_nb(x, *model.params)

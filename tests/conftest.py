@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Compiled numba kernels are cached inside the checkout (git-ignored), never in a real home.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).parents[1] / ".numba_cache"))
 
 import pytest
 from hypothesis import HealthCheck, settings

@@ -153,6 +153,33 @@ def test_kill_switch_blocks_entries_on_a_losing_day(kernel: Kernel) -> None:
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
+def test_kill_switch_flatten_and_drawdown_halt_close_everything(kernel: Kernel) -> None:
+    panel = flat_panel([[10.0], [10.0], [8.0], [8.0], [8.0]])
+    flatten = config(risk_params={"max_daily_loss_pct": 5, "kill_switch_flatten": True})
+    trade = run(panel, go_long(panel.shape, {0: [0]}), flatten, kernel).trades.iloc[0]
+    # Down 10 % on bar 2: flattened at bar 3's open.
+    assert (trade["exit_reason"], trade["exit_time"]) == ("kill_switch", panel.index[3])
+    halt = config(risk_params={"max_drawdown_pct": 8})
+    signals = go_long(panel.shape, {0: [0], 3: [0]})
+    result = run(panel, signals, halt, kernel)
+    assert result.trades.iloc[0]["exit_reason"] == "max_drawdown"
+    assert result.warnings["blocked_max_drawdown"] == 1  # the bar-3 signal stays out
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_crypto_trades_fractional_units_on_weekends(kernel: Kernel) -> None:
+    index = pd.date_range("2024-01-05", periods=4)  # Friday to Monday
+    close = np.array([[30_000.0], [31_000.0], [32_000.0], [33_000.0]])
+    fields = {f: close for f in ("open", "high", "low", "close")}
+    panel = Panel(index, ("BTC-USD",), {**fields, "volume": np.full(close.shape, 10.0)})
+    cfg = config(risk_management={"base_position_fraction": 0.1})
+    fill = run(panel, go_long(panel.shape, {0: [0]}), cfg, kernel).fills.iloc[0]
+    # 10 % of 100,000 / 30,000 = 0.3333… BTC, filled on Saturday's open.
+    assert fill["qty"] == pytest.approx(10_000 / 30_000)
+    assert fill["time"].day_name() == "Saturday"
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 def test_participation_cap_cuts_the_order(kernel: Kernel) -> None:
     panel = flat_panel([[10.0]] * 3)
     panel = panel.with_fields(volume=np.full(panel.shape, 1000.0))

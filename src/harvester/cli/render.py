@@ -59,7 +59,8 @@ class DownloadProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._bar.stop()
+        if self._task is not None:
+            self._bar.stop()
 
 
 def _date(value: pd.Timestamp) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.typing import Rolling
 
 from harvester.core.errors import ConfigError
 from harvester.core.types import FloatArray
@@ -23,7 +24,7 @@ def safe_divide(numerator: FloatArray, denominator: FloatArray, *, fill: float) 
     return out
 
 
-def rolling(values: FloatArray, window: int) -> pd.core.window.rolling.Rolling:
+def rolling(values: FloatArray, window: int) -> Rolling[pd.DataFrame]:
     return pd.DataFrame(values).rolling(window, min_periods=window)
 
 

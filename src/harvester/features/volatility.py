@@ -5,8 +5,9 @@ All are causal: the value at bar t uses bars up to and including t. Each works o
 
 - true range: max(high − low, |high − previous close|, |low − previous close|); the first
   bar of a symbol uses high − low;
-- ATR: Wilder's smoothing of the true range (an exponential average with α = 1 / period),
-  NaN for the first ``period − 1`` bars of each symbol;
+- ATR: Wilder's smoothing of the true range (an exponential average with α = 1 / period,
+  started at the first true range), NaN for the first ``period − 1`` bars of each symbol;
+  the registry's ``atr`` feature is TA-Lib's ATR, seeded with a simple mean instead;
 - realised volatility: standard deviation of daily log returns over ``period`` bars, times
   sqrt(periods per year);
 - ADV: mean volume over the last ``period`` bars.

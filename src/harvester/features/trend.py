@@ -1,0 +1,156 @@
+"""Trend, range and volume indicators over the (time × symbols) panel.
+
+The NaN convention and the TA-Lib seeding are those of :mod:`harvester.features.technical`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harvester.core.errors import ConfigError
+from harvester.core.types import FloatArray
+from harvester.features._common import check_period, previous_bar, rolling, safe_divide
+from harvester.features._kernels import wilder_sum_nb
+from harvester.features.technical import ema, wilder_average
+from harvester.features.volatility import average_daily_volume, true_range
+
+__all__ = [
+    "adx",
+    "choppiness",
+    "linreg_r2",
+    "linreg_slope",
+    "macd",
+    "macd_histogram",
+    "macd_signal",
+    "range_position",
+    "volume_ratio",
+]
+
+
+def macd(close: FloatArray, *, fast: int, slow: int, signal: int) -> FloatArray:
+    """Return the MACD line, EMA(fast) − EMA(slow), as TA-Lib computes it.
+
+    Both EMAs start at bar ``slow - 1``: the fast one is seeded with the mean of the
+    ``fast`` closes ending there (TA-Lib's seeding). ``signal`` only names the column.
+    """
+    del signal
+    if check_period(fast, name="fast") >= check_period(slow, name="slow"):
+        raise ConfigError(f"MACD needs fast < slow; got fast={fast}, slow={slow}")
+    return ema(close, period=fast, skip=slow - fast) - ema(close, period=slow)
+
+
+def macd_signal(close: FloatArray, *, fast: int, slow: int, signal: int) -> FloatArray:
+    """Return the MACD signal line: the EMA(signal) of the MACD line."""
+    return ema(macd(close, fast=fast, slow=slow, signal=signal), period=signal)
+
+
+def macd_histogram(close: FloatArray, *, fast: int, slow: int, signal: int) -> FloatArray:
+    """Return the MACD histogram: the line minus the signal line."""
+    line = macd(close, fast=fast, slow=slow, signal=signal)
+    return line - ema(line, period=signal)
+
+
+def _lagged_sum(values: FloatArray, weights: FloatArray) -> FloatArray:
+    # sum_j weights[j] * (values[t - n + 1 + j] - values[t]): exact zero on a flat window.
+    n = len(weights)
+    out = np.full(values.shape, np.nan)
+    if values.shape[0] < n:
+        return out
+    current = values[n - 1 :]
+    total = np.zeros(current.shape)
+    for j, weight in enumerate(weights):
+        total += weight * (values[j : values.shape[0] - n + 1 + j] - current)
+    out[n - 1 :] = total
+    return out
+
+
+def _centred_positions(period: int) -> FloatArray:
+    positions = np.arange(period, dtype=np.float64)
+    centred: FloatArray = positions - positions.mean()
+    return centred
+
+
+def linreg_slope(close: FloatArray, *, period: int) -> FloatArray:
+    """Return the least-squares slope per bar over the last ``period`` bars (TA-Lib's)."""
+    centred = _centred_positions(check_period(period, name="period", minimum=2))
+    return _lagged_sum(close, centred / float(np.sum(centred**2)))
+
+
+def linreg_r2(close: FloatArray, *, period: int) -> FloatArray:
+    """Return the R² of that regression, in [0, 1] (0 for a flat window)."""
+    centred = _centred_positions(check_period(period, name="period", minimum=2))
+    sum_squares_x = float(np.sum(centred**2))
+    slope = _lagged_sum(close, centred / sum_squares_x)
+    sum_squares_y = rolling(close, period).var(ddof=0).to_numpy(np.float64) * period
+    explained = safe_divide(slope**2 * sum_squares_x, sum_squares_y, fill=0.0)
+    return np.clip(explained, 0.0, 1.0)
+
+
+def _directional_movement(high: FloatArray, low: FloatArray) -> tuple[FloatArray, FloatArray]:
+    up = high - previous_bar(high)
+    down = previous_bar(low) - low
+    missing = np.isnan(up) | np.isnan(down)
+    plus = np.where((up > 0) & (up > down), up, 0.0)
+    minus = np.where((down > 0) & (down > up), down, 0.0)
+    return np.where(missing, np.nan, plus), np.where(missing, np.nan, minus)
+
+
+def adx(high: FloatArray, low: FloatArray, close: FloatArray, *, period: int) -> FloatArray:
+    """Return Wilder's ADX as TA-Lib computes it (first value at bar ``2 * period - 1``).
+
+    Directional movement is summed with Wilder's running sum seeded over ``period - 1``
+    bars; DX is ``100 |DM+ − DM−| / (DM+ + DM−)`` (0 when both are 0, where TA-Lib keeps
+    the previous ADX) and ADX is Wilder's average of DX.
+    """
+    del close
+    window = check_period(period, name="period", minimum=2)
+    plus, minus = _directional_movement(high, low)
+    plus_sum = wilder_sum_nb(np.ascontiguousarray(plus), window)
+    minus_sum = wilder_sum_nb(np.ascontiguousarray(minus), window)
+    dx = safe_divide(100.0 * np.abs(plus_sum - minus_sum), plus_sum + minus_sum, fill=0.0)
+    return wilder_average(dx, period=window, skip=1)
+
+
+def choppiness(high: FloatArray, low: FloatArray, close: FloatArray, *, period: int) -> FloatArray:
+    """Return the choppiness index, 100 log10(Σ TR / (max high − min low)) / log10(period).
+
+    A flat window (no range) gives 100.
+    """
+    window = check_period(period, name="period", minimum=2)
+    ranges = rolling(true_range(high, low, close), window).sum().to_numpy(np.float64)
+    span = _highest(high, window) - _lowest(low, window)
+    ratio = safe_divide(ranges, span, fill=float(window))
+    out = np.full(ratio.shape, np.nan)
+    np.log10(ratio, out=out, where=ratio > 0)
+    return np.asarray(100.0 * out / np.log10(window), dtype=np.float64)
+
+
+def _highest(values: FloatArray, window: int) -> FloatArray:
+    highest: FloatArray = rolling(values, window).max().to_numpy(np.float64)
+    return highest
+
+
+def _lowest(values: FloatArray, window: int) -> FloatArray:
+    lowest: FloatArray = rolling(values, window).min().to_numpy(np.float64)
+    return lowest
+
+
+def range_position(
+    high: FloatArray, low: FloatArray, close: FloatArray, *, period: int
+) -> FloatArray:
+    """Return where the close sits in the ``period``-bar high-low range, in [0, 1].
+
+    0 at the range's low, 1 at its high; 0.5 when the range is empty (a flat price).
+    """
+    window = check_period(period, name="period")
+    lowest = _lowest(low, window)
+    return safe_divide(close - lowest, _highest(high, window) - lowest, fill=0.5)
+
+
+def volume_ratio(volume: FloatArray, *, period: int) -> FloatArray:
+    """Return volume over its ``period``-bar mean (that mean includes the current bar).
+
+    NaN when the mean volume is zero.
+    """
+    average = average_daily_volume(volume, period=check_period(period, name="period"))
+    return safe_divide(volume, average, fill=np.nan)

@@ -28,33 +28,54 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _MIN_DENOMINATOR = 1e-5
 # Below this posterior mass a state keeps its previous mean and variance.
 _DEAD_STATE = 1e-300
+# A running product of scale factors (each in (0, K]) is logged once it falls below this.
+_FLUSH = 1e-200
+
+
+@njit
+def _observed_nb(x: FloatArray) -> BoolArray:
+    """True for each row whose features are all present (not NaN)."""
+    observed = np.ones(x.shape[0], dtype=np.bool_)
+    for t in range(x.shape[0]):
+        for d in range(x.shape[1]):
+            if math.isnan(x[t, d]):
+                observed[t] = False
+    return observed
 
 
 @njit
 def _emissions_nb(
-    x: FloatArray, means: FloatArray, variances: FloatArray, b: FloatArray, shift: FloatArray
+    x: FloatArray,
+    observed: BoolArray,
+    means: FloatArray,
+    variances: FloatArray,
+    b: FloatArray,
+    shift: FloatArray,
 ) -> None:
-    """Scaled emission densities ``b[t, k] = exp(log N(x_t) - shift[t])``; NaN rows give 1."""
+    """Scaled emission densities ``b[t, k] = exp(log N(x_t) - shift[t])``; missing rows give 1."""
     n_times, n_features = x.shape
     n_states = means.shape[0]
-    for t in range(n_times):
-        missing = False
+    constant = np.zeros(n_states)
+    half_precision = 0.5 / variances
+    for k in range(n_states):
         for d in range(n_features):
-            if math.isnan(x[t, d]):
-                missing = True
+            constant[k] -= 0.5 * (_LOG_2PI + math.log(variances[k, d]))
+    log_b = np.empty(n_states)
+    for t in range(n_times):
+        if not observed[t]:
+            b[t, :] = 1.0
+            shift[t] = 0.0
+            continue
         top = -np.inf
         for k in range(n_states):
-            log_b = 0.0
-            if not missing:
-                for d in range(n_features):
-                    diff = x[t, d] - means[k, d]
-                    log_b -= 0.5 * (
-                        _LOG_2PI + math.log(variances[k, d]) + diff * diff / variances[k, d]
-                    )
-            b[t, k] = log_b
-            top = max(top, log_b)
+            total = constant[k]
+            for d in range(n_features):
+                diff = x[t, d] - means[k, d]
+                total -= diff * diff * half_precision[k, d]
+            log_b[k] = total
+            top = max(top, total)
         for k in range(n_states):
-            b[t, k] = math.exp(b[t, k] - top)
+            b[t, k] = math.exp(log_b[k] - top)
         shift[t] = top
 
 
@@ -69,7 +90,8 @@ def _forward_nb(
 ) -> float:
     """Normalised forward variables ``alpha[t] = p(state_t | x_1..t)``; returns log-likelihood."""
     n_times, n_states = b.shape
-    log_likelihood = 0.0
+    # Scale factors are multiplied up and logged only when the product nears underflow.
+    log_likelihood, product = 0.0, 1.0
     for t in range(n_times):
         total = 0.0
         for j in range(n_states):
@@ -81,11 +103,16 @@ def _forward_nb(
                     prior += alpha[t - 1, i] * transmat[i, j]
             alpha[t, j] = prior * b[t, j]
             total += alpha[t, j]
+        inverse = 1.0 / total
         for j in range(n_states):
-            alpha[t, j] /= total
+            alpha[t, j] *= inverse
         scale[t] = total
-        log_likelihood += math.log(total) + shift[t]
-    return log_likelihood
+        log_likelihood += shift[t]
+        product *= total
+        if product < _FLUSH:
+            log_likelihood += math.log(product)
+            product = 1.0
+    return log_likelihood + math.log(product)
 
 
 @njit
@@ -94,45 +121,51 @@ def _backward_nb(b: FloatArray, transmat: FloatArray, scale: FloatArray, beta: F
     n_times, n_states = b.shape
     beta[n_times - 1, :] = 1.0
     for t in range(n_times - 2, -1, -1):
+        inverse = 1.0 / scale[t + 1]
         for i in range(n_states):
             total = 0.0
             for j in range(n_states):
                 total += transmat[i, j] * b[t + 1, j] * beta[t + 1, j]
-            beta[t, i] = total / scale[t + 1]
+            beta[t, i] = total * inverse
 
 
 @njit
-def _statistics_nb(
-    x: FloatArray,
+def _transitions_nb(
     b: FloatArray,
     transmat: FloatArray,
     alpha: FloatArray,
     beta: FloatArray,
     scale: FloatArray,
     trans: FloatArray,
-    moments: FloatArray,
 ) -> None:
-    """Expected transitions ``trans`` (K, K) and moments (3, K, D): mass, sum x, sum x²."""
-    n_times, n_features = x.shape
-    n_states = b.shape[1]
+    """Expected transition counts ``trans[i, j] = sum_t p(s_t = i, s_t+1 = j | x)``."""
+    n_times, n_states = b.shape
     trans[:, :] = 0.0
+    weight = np.empty(n_states)
+    for t in range(n_times - 1):
+        for j in range(n_states):
+            weight[j] = b[t + 1, j] * beta[t + 1, j] / scale[t + 1]
+        for i in range(n_states):
+            for j in range(n_states):
+                trans[i, j] += alpha[t, i] * transmat[i, j] * weight[j]
+
+
+@njit
+def _moments_nb(
+    x: FloatArray, observed: BoolArray, alpha: FloatArray, beta: FloatArray, moments: FloatArray
+) -> None:
+    """Posterior-weighted moments (3, K, D) over observed rows: mass, sum x, sum x²."""
+    n_times, n_features = x.shape
     moments[:, :, :] = 0.0
     for t in range(n_times):
-        missing = False
-        for d in range(n_features):
-            if math.isnan(x[t, d]):
-                missing = True
-        for i in range(n_states):
+        if not observed[t]:
+            continue
+        for i in range(alpha.shape[1]):
             gamma = alpha[t, i] * beta[t, i]
-            if not missing:
-                for d in range(n_features):
-                    moments[0, i, d] += gamma
-                    moments[1, i, d] += gamma * x[t, d]
-                    moments[2, i, d] += gamma * x[t, d] * x[t, d]
-            if t + 1 < n_times:
-                for j in range(n_states):
-                    weight = b[t + 1, j] * beta[t + 1, j] / scale[t + 1]
-                    trans[i, j] += alpha[t, i] * transmat[i, j] * weight
+            for d in range(n_features):
+                moments[0, i, d] += gamma
+                moments[1, i, d] += gamma * x[t, d]
+                moments[2, i, d] += gamma * x[t, d] * x[t, d]
 
 
 @njit
@@ -186,19 +219,21 @@ def _fit_one_nb(
     scale = np.empty(n_times)
     trans = np.empty((n_states, n_states))
     moments = np.empty((3, n_states, x.shape[1]))
+    observed = _observed_nb(x)
     previous = -np.inf
     iterations = 0
     converged = False
     while iterations < n_iter and not converged and n_times > 0:
-        _emissions_nb(x, means, variances, b, shift)
+        _emissions_nb(x, observed, means, variances, b, shift)
         current = _forward_nb(b, shift, startprob, transmat, alpha, scale)
         _backward_nb(b, transmat, scale, beta)
-        _statistics_nb(x, b, transmat, alpha, beta, scale, trans, moments)
+        _transitions_nb(b, transmat, alpha, beta, scale, trans)
+        _moments_nb(x, observed, alpha, beta, moments)
         _maximise_nb(alpha, beta, trans, moments, params, min_variance)
         iterations += 1
         converged = current - previous < tol
         previous = current
-    _emissions_nb(x, means, variances, b, shift)
+    _emissions_nb(x, observed, means, variances, b, shift)
     final = _forward_nb(b, shift, startprob, transmat, alpha, scale) if n_times > 0 else 0.0
     return final, iterations, converged
 
@@ -248,7 +283,7 @@ def filter_nb(
     shift = np.empty(n_times)
     scale = np.empty(n_times)
     for s in range(n_symbols):
-        _emissions_nb(x[s], means[s], variances[s], b, shift)
+        _emissions_nb(x[s], _observed_nb(x[s]), means[s], variances[s], b, shift)
         log_likelihood[s] = _forward_nb(
             b, shift, startprob[s], transmat[s], probabilities[s], scale
         )

@@ -23,14 +23,15 @@ def _logsumexp(values: FloatArray, axis: int) -> FloatArray:
     top = np.where(np.isfinite(top), top, 0.0)
     with np.errstate(divide="ignore"):
         summed = np.log(np.sum(np.exp(values - top), axis=axis, keepdims=True)) + top
-    return np.squeeze(summed, axis=axis)
+    result: FloatArray = np.squeeze(summed, axis=axis)
+    return result
 
 
 def _log_emissions(x: FloatArray, means: FloatArray, variances: FloatArray) -> FloatArray:
     diff = x[:, None, :] - means[None, :, :]
     terms = np.log(2.0 * np.pi) + np.log(variances)[None] + diff**2 / variances[None]
     log_b = -0.5 * terms.sum(axis=2)
-    missing: BoolArray = np.isnan(x).any(axis=1, keepdims=True)
+    missing = np.isnan(x.sum(axis=1, keepdims=True))
     return np.where(missing, 0.0, log_b)
 
 
@@ -66,7 +67,7 @@ def _em_step(x: FloatArray, params: Params, min_variance: float) -> tuple[Params
     trans = np.exp(log_xi - log_likelihood).sum(axis=0)
     row = trans.sum(axis=1, keepdims=True)
     new_transmat = np.where(row > 0.0, trans / np.where(row > 0.0, row, 1.0), transmat)
-    observed = ~np.isnan(x).any(axis=1)
+    observed = ~np.isnan(x.sum(axis=1))
     weights, values = gamma[observed], x[observed]
     mass = weights.sum(axis=0)[:, None]
     alive = mass > 1e-300

@@ -25,6 +25,8 @@ Examples
 
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -53,6 +55,8 @@ DEFAULT_PRIORS: tuple[float, float, float] = (0.3, 0.4, 0.3)
 _INITIAL_PERSISTENCE = 0.9
 # Relative size of the seeded jitter on the initial means (in standard deviations).
 _MEAN_JITTER = 0.1
+# Bars in the centred window whose mean |deviation| assigns a row to an initial state.
+_INIT_WINDOW = 11
 
 
 class InitialParams(NamedTuple):
@@ -133,15 +137,29 @@ def _default_priors(n_states: int) -> FloatArray:
     return np.full(n_states, 1.0 / n_states)
 
 
+def _local_magnitude(deviation: FloatArray, observed: BoolArray) -> FloatArray:
+    """Centred moving average of |deviation| over observed rows (regimes persist)."""
+    half = _INIT_WINDOW // 2
+    padded = np.pad(np.where(observed, deviation, 0.0), ((0, 0), (half + 1, half)))
+    counts = np.pad(observed.astype(np.float64), ((0, 0), (half + 1, half)))
+    sums, sizes = np.cumsum(padded, axis=1), np.cumsum(counts, axis=1)
+    window = sums[:, _INIT_WINDOW:] - sums[:, :-_INIT_WINDOW]
+    sizes = sizes[:, _INIT_WINDOW:] - sizes[:, :-_INIT_WINDOW]
+    return np.where(observed, window / np.maximum(sizes, 1.0), np.inf)
+
+
 def _volatility_bins(x: FloatArray, n_states: int, order_feature: int) -> FloatArray:
-    """One-hot (S, T, K) weights: each observed row goes to the quantile bin of its |deviation|."""
-    observed: BoolArray = ~np.isnan(x).any(axis=2)
+    """One-hot (S, T, K) weights: observed rows binned by quantile of local |deviation|."""
+    observed = ~np.isnan(x.sum(axis=2))
     lead = x[:, :, order_feature]
-    centre = np.nanmean(np.where(observed, lead, np.nan), axis=1, keepdims=True)
-    deviation = np.where(observed, np.abs(lead - np.nan_to_num(centre)), np.inf)
-    ranks = np.argsort(np.argsort(deviation, axis=1, kind="stable"), axis=1, kind="stable")
     n_observed = np.maximum(observed.sum(axis=1, keepdims=True), 1)
-    bins = np.minimum(ranks * n_states // n_observed, n_states - 1)
+    centre = np.where(observed, lead, 0.0).sum(axis=1, keepdims=True) / n_observed
+    magnitude = _local_magnitude(np.abs(lead - centre), observed)
+    ranks = np.argsort(np.argsort(magnitude, axis=1, kind="stable"), axis=1, kind="stable")
+    # Calm is the most common state and panic the rarest: bin shares halve state by state.
+    shares = 0.5 ** np.arange(n_states)
+    edges = np.cumsum(shares / shares.sum())[:-1]
+    bins = np.searchsorted(edges, (ranks + 0.5) / n_observed, side="right")
     one_hot: BoolArray = bins[:, :, None] == np.arange(n_states)[None, None, :]
     weights: FloatArray = (one_hot & observed[:, :, None]).astype(np.float64)
     return weights
@@ -158,9 +176,11 @@ def initial_params(
 ) -> InitialParams:
     """Data-driven starting parameters for every symbol (the default of :func:`fit_batched`).
 
-    Each symbol's observed rows are split into ``n_states`` equal bins by the absolute
-    deviation of ``order_feature`` from its mean; the bins' means and variances start the
-    states (calm to panic), with a seeded jitter of 0.1 standard deviations on the means. The
+    Each symbol's observed rows are ranked by the mean absolute deviation of ``order_feature``
+    from its mean over a centred 11-bar window (the training window is known in full, and
+    regimes persist) and split into ``n_states`` bins whose shares halve from state to state
+    (4/7, 2/7, 1/7 for three: calm is common, panic rare); the bins' means and variances
+    start the states, with a seeded jitter of 0.1 standard deviations on the means. The
     transition matrix starts at 0.9 persistence and the start probabilities at ``priors``.
     """
     x = _check_observations(observations)
@@ -225,6 +245,7 @@ def fit_batched(
     priors: tuple[float, ...] | None = None,
     order_feature: int = 0,
     min_variance: float = 1e-10,
+    n_threads: int = 1,
 ) -> BatchedHMM:
     """Fit one diagonal Gaussian HMM per symbol by Baum-Welch EM, all symbols in one call.
 
@@ -248,6 +269,9 @@ def fit_batched(
         Feature whose per-state variance orders the states (0: a return).
     min_variance
         Floor on every variance after each M-step (absolute, in the feature's units squared).
+    n_threads
+        Threads sharing the symbols (the compiled kernel releases the GIL); results do not
+        depend on it.
 
     Returns
     -------
@@ -265,9 +289,32 @@ def fit_batched(
             min_variance=min_variance,
         )
     start = _broadcast(init, x.shape[0], x.shape[2])
-    result = _kernels.fit_nb(x, *start, n_iter, tol, min_variance)
+    result = _fit_in_chunks(x, start, (n_iter, tol, min_variance), n_threads=n_threads)
     fitted = _canonical_order(start, order_feature)
     return BatchedHMM(*fitted, *result)
+
+
+def _fit_in_chunks(
+    x: FloatArray, start: InitialParams, settings: tuple[int, float, float], *, n_threads: int
+) -> tuple[FloatArray, IntArray, BoolArray]:
+    """Run the kernel (it releases the GIL) on contiguous symbol chunks, updating ``start``."""
+    bounds = np.linspace(0, x.shape[0], max(1, min(n_threads, x.shape[0])) + 1).astype(int)
+    chunks = list(itertools.pairwise(bounds.tolist()))
+
+    def run(chunk: tuple[int, int]) -> tuple[FloatArray, IntArray, BoolArray]:
+        low, high = chunk
+        startprob, transmat, means, variances = (p[low:high] for p in start)
+        return _kernels.fit_nb(x[low:high], startprob, transmat, means, variances, *settings)
+
+    if len(chunks) == 1:
+        return run(chunks[0])
+    with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+        parts = list(pool.map(run, chunks))
+    return (
+        np.concatenate([part[0] for part in parts]),
+        np.concatenate([part[1] for part in parts]),
+        np.concatenate([part[2] for part in parts]),
+    )
 
 
 def _model_arrays(model: BatchedHMM, observations: FloatArray) -> FloatArray:

@@ -11,7 +11,7 @@ import click
 import typer
 
 from harvester import __version__
-from harvester.cli import backtest_cmd, config_cmd, data_cmd, run_cmd
+from harvester.cli import backtest_cmd, config_cmd, data_cmd, features_cmd, run_cmd
 from harvester.core.errors import HarvesterError
 
 __all__ = ["app", "main", "run"]
@@ -27,6 +27,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
 run_cmd.register(app)
 backtest_cmd.register(app)
+features_cmd.register(app)
 
 
 @app.callback()

@@ -42,9 +42,9 @@ def make_console(*, stderr: bool = False) -> Console:
 class DownloadProgress:
     """A progress bar that appears on the first download report and closes on exit."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, label: str = "downloading") -> None:
         self._bar = Progress(
-            TextColumn("downloading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, transient=True,
         )  # fmt: skip
         self._task: TaskID | None = None

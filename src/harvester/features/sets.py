@@ -1,0 +1,34 @@
+"""Named feature sets: which registered features each family of strategies reads.
+
+``harvester features --set NAME`` computes one of these; ``all`` is every registered feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from harvester.core.errors import ConfigError
+from harvester.features.registry import FEATURES
+
+__all__ = ["FEATURE_SETS", "feature_set"]
+
+TECHNICAL: tuple[str, ...] = (
+    "returns", "log_returns", "true_range", "atr", "realized_vol", "zscore", "pct_rank",
+    "bb_middle", "bb_upper", "bb_lower", "bb_width", "rsi", "macd", "macd_signal", "macd_hist",
+    "sma", "ema", "ma_slope", "linreg_slope", "linreg_r2", "adx", "chop", "range_position",
+    "volume_ratio",
+)  # fmt: skip
+
+FEATURE_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType({"technical": TECHNICAL})
+
+
+def feature_set(name: str) -> tuple[str, ...]:
+    """Return the feature names of set ``name`` (``all``: every registered feature)."""
+    if name == "all":
+        return tuple(FEATURES)
+    try:
+        return FEATURE_SETS[name]
+    except KeyError:
+        known = ", ".join([*FEATURE_SETS, "all"])
+        raise ConfigError(f"unknown feature set {name!r}; choose one of {known}") from None

@@ -1,1 +1,25 @@
-"""Market regimes: a batched Gaussian HMM with causal (forward-filtered) state probabilities."""
+"""Market regimes: a batched Gaussian HMM read causally, Composer's rule regimes, regime
+stability, the SPY 200-day filter, Harvester II's conviction fallback chain and prior search.
+"""
+
+from harvester.regimes.conviction import Conviction, ConvictionLevel, conviction
+from harvester.regimes.market_filter import (
+    MarketFilterAdjustment,
+    below_200_day,
+    market_filter_adjustment,
+)
+from harvester.regimes.rules import RULE_REGIME_NAMES, rule_regime_names, rule_regimes
+from harvester.regimes.stability import regime_stability
+
+__all__ = [
+    "RULE_REGIME_NAMES",
+    "Conviction",
+    "ConvictionLevel",
+    "MarketFilterAdjustment",
+    "below_200_day",
+    "conviction",
+    "market_filter_adjustment",
+    "regime_stability",
+    "rule_regime_names",
+    "rule_regimes",
+]

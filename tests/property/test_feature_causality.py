@@ -1,13 +1,14 @@
 """Every registered feature is causal, and NaN exactly before its declared warm-up.
 
 For each feature with its default parameters, hypothesis picks a bar t and a perturbation
-of every field after t (rescaling, noise, missing bars); every value at or before t must be
-unchanged (NaN equal to NaN). A feature planted here that reads tomorrow's close is caught by
-the same check.
+of every field and every auxiliary series (VIX, oil, benchmark) after t (rescaling, noise,
+missing bars); every value at or before t must be unchanged (NaN equal to NaN). Features
+planted here that read tomorrow's close, or tomorrow's VIX, are caught by the same check.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -26,20 +27,28 @@ def _panel() -> Panel:
     return generate_market(SyntheticParams(symbols=3, years=2, seed=11)).panel
 
 
+def _perturb(values: FloatArray, after: int, rng: np.random.Generator, kind: str) -> FloatArray:
+    changed = np.array(values, copy=True)
+    tail = changed[after + 1 :]
+    if kind == "scale":
+        tail *= rng.uniform(0.5, 2.0)
+    elif kind == "noise":
+        tail *= np.exp(rng.normal(0.0, 0.05, size=tail.shape))
+    else:
+        tail[rng.random(tail.shape) < 0.3] = np.nan
+    return changed
+
+
 def _perturbed(panel: Panel, after: int, *, seed: int, kind: str) -> Panel:
     rng = np.random.default_rng(seed)
-    fields = {}
-    for name, values in panel.fields.items():
-        changed = np.array(values, copy=True)
-        tail = changed[after + 1 :]
-        if kind == "scale":
-            tail *= rng.uniform(0.5, 2.0)
-        elif kind == "noise":
-            tail *= np.exp(rng.normal(0.0, 0.05, size=tail.shape))
-        else:
-            tail[rng.random(tail.shape) < 0.3] = np.nan
-        fields[name] = changed
-    return panel.with_fields(**fields)
+    fields = {name: _perturb(v, after, rng, kind) for name, v in panel.fields.items()}
+    aux = {name: _perturb(v, after, rng, kind) for name, v in panel.aux.items()}
+    return replace(panel.with_fields(**fields), aux=aux)
+
+
+def test_the_test_panel_has_the_auxiliary_inputs() -> None:
+    assert {"vix", "oil", "benchmark"} <= set(_panel().aux)
+    assert "attention" in _panel().fields
 
 
 def _changed_before(registry: FeatureRegistry, name: str, after: int, perturbed: Panel) -> bool:
@@ -87,3 +96,19 @@ def test_a_feature_reading_the_future_is_caught(perturbation: tuple[int, int, st
     registry = FeatureRegistry.from_specs((leaky,))
     perturbed = _perturbed(_panel(), after, seed=seed, kind=kind)
     assert _changed_before(registry, "leaky", after, perturbed)
+
+
+def _tomorrows_vix(close: FloatArray, vix: FloatArray) -> FloatArray:
+    out = np.full(close.shape, np.nan)
+    out[:-1] = vix[1:, None]
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(perturbation=perturbations.filter(lambda p: p[2] != "missing"))
+def test_a_feature_reading_tomorrows_aux_is_caught(perturbation: tuple[int, int, str]) -> None:
+    after, seed, kind = perturbation
+    leaky = FeatureSpec("leaky_vix", ("close",), {}, lambda p: 0, _tomorrows_vix, aux=("vix",))
+    registry = FeatureRegistry.from_specs((leaky,))
+    perturbed = _perturbed(_panel(), after, seed=seed, kind=kind)
+    assert _changed_before(registry, "leaky_vix", after, perturbed)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from harvester.features import harvester_ii as h2
+from harvester.features import rally, trend
 from harvester.features import technical as tech
-from harvester.features import trend
 from harvester.features._spec import FeatureSpec, Params
 from harvester.features.volatility import realized_volatility, true_range
 
@@ -13,6 +16,24 @@ CLOSE = ("close",)
 HLC = ("high", "low", "close")
 BOLLINGER = {"period": 20, "num_std": 2.0}
 MACD = {"fast": 12, "slow": 26, "signal": 9}
+CROWD = ("close", "volume")
+PANIC = {
+    "period": 20,
+    "vol_period": 20,
+    "volatility_weight": 1.0,
+    "volume_weight": 1.0,
+    "trends_weight": 0.8,
+}
+G_SCORE = {"horizon": 7, "vix_threshold": 25.0, "benchmark_drop": 0.05, "oil_rise": 0.10}
+PCT = {"percentile_window": 252}
+COMPRESSION = {"atr_period": 20, "bb_period": 20, "rv_period": 20, **PCT}
+TRAP = {
+    "trap_range_period": 20,
+    "trap_lookforward": 5,
+    "rv_period": 20,
+    **PCT,
+    "rv_trap_percentile": 0.70,
+}
 
 
 def _period(params: Params) -> int:
@@ -25,6 +46,60 @@ def _period_less_one(params: Params) -> int:
 
 def _macd_signal_warmup(params: Params) -> int:
     return int(params["slow"]) + int(params["signal"]) - 2
+
+
+def _int(name: str, offset: int = 0) -> Callable[[Params], int]:
+    return lambda p: int(p[name]) + offset
+
+
+def _comp_warmup(params: Params) -> int:
+    first = max(int(params["atr_period"]) - 1, int(params["bb_period"]) - 1)
+    return max(first, int(params["rv_period"])) + int(params["percentile_window"]) - 1
+
+
+def _panic_warmup(params: Params) -> int:
+    period = int(params["period"])
+    return max(int(params["vol_period"]), period - 1) + period - 1
+
+
+def _rank_of(name: str, offset: int) -> Callable[[Params], int]:
+    return lambda p: int(p[name]) + offset + int(p["percentile_window"]) - 1
+
+
+HARVESTER_II: tuple[FeatureSpec, ...] = (
+    FeatureSpec(
+        "cri", CROWD, {"window": 20}, lambda p: 2 * int(p["window"]) - 1, h2.cri,
+        optional_fields=("attention",),
+    ),
+    FeatureSpec("panic_score", CROWD, PANIC, _panic_warmup, h2.panic_score,
+                optional_fields=("attention",)),
+    FeatureSpec("g_score", CLOSE, G_SCORE, _int("horizon"), h2.g_score,
+                aux=("vix", "benchmark", "oil")),
+)  # fmt: skip
+
+RALLY: tuple[FeatureSpec, ...] = (
+    FeatureSpec("p_atr", HLC, {"atr_period": 20, **PCT}, _rank_of("atr_period", -1), rally.p_atr),
+    FeatureSpec("p_bb", CLOSE, {"bb_period": 20, **PCT}, _rank_of("bb_period", -1), rally.p_bb),
+    FeatureSpec("p_rv", CLOSE, {"rv_period": 20, **PCT}, _rank_of("rv_period", 0), rally.p_rv),
+    FeatureSpec("comp_score", HLC, COMPRESSION, _comp_warmup, rally.comp_score),
+    FeatureSpec("range_width", HLC, {"range_period": 40}, _int("range_period", -1),
+                rally.range_width),
+    FeatureSpec("range_tightness", HLC, {"range_period": 40, "atr_period": 20},
+                lambda p: max(int(p["range_period"]), int(p["atr_period"])) - 1,
+                rally.range_tightness),
+    FeatureSpec("trap", ("low", "close"), TRAP, _rank_of("rv_period", 0), rally.trap),
+    FeatureSpec("trend", CLOSE, {"ma_long": 200}, _int("ma_long", -1), rally.trend),
+    FeatureSpec("golden_cross", CLOSE, {"fast": 50, "slow": 200}, _int("slow", -1),
+                rally.golden_cross),
+    FeatureSpec("price_vs_ma", CLOSE, {"period": 50}, _period_less_one, rally.price_vs_ma),
+    FeatureSpec("p_vol", ("volume",), {"volume_period": 20, **PCT},
+                _rank_of("volume_period", -1), rally.p_vol),
+    FeatureSpec("macd_hist_norm", CLOSE, MACD, _macd_signal_warmup, rally.macd_hist_norm),
+    FeatureSpec("vix_level", CLOSE, {}, lambda p: 0, rally.vix_level, aux=("vix",)),
+    FeatureSpec("vix_change", CLOSE, {"period": 5}, _period, rally.vix_change, aux=("vix",)),
+    FeatureSpec("vix_pctile", CLOSE, PCT, _int("percentile_window", -1), rally.vix_pctile,
+                aux=("vix",)),
+)  # fmt: skip
 
 
 BUILTIN_SPECS: tuple[FeatureSpec, ...] = (
@@ -66,4 +141,6 @@ BUILTIN_SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("chop", HLC, {"period": 14}, _period_less_one, trend.choppiness),
     FeatureSpec("range_position", HLC, {"period": 20}, _period_less_one, trend.range_position),
     FeatureSpec("volume_ratio", ("volume",), {"period": 20}, _period_less_one, trend.volume_ratio),
+    *HARVESTER_II,
+    *RALLY,
 )

@@ -22,13 +22,21 @@ class FeatureSpec:
     name
         Registry key and column-name prefix, e.g. ``"rsi"``.
     fields
-        Panel fields passed positionally to ``function``, e.g. ``("high", "low", "close")``.
+        Panel fields passed positionally to ``function``, e.g. ``("high", "low", "close")``;
+        a panel without one of them is a :class:`~harvester.core.errors.DataError`.
     defaults
         Parameter names and default values, in column-name order.
     warmup
         Bars of a symbol's history before its first valid value, given resolved params.
     function
-        ``function(*arrays, **params)`` returning a (time × symbols) float64 array.
+        ``function(*fields, *optional_fields, *aux, **params)`` returning a
+        (time × symbols) float64 array.
+    optional_fields
+        Per-symbol fields passed after ``fields``; an all-NaN array when the panel lacks
+        them (the function documents its fallback, e.g. the volume proxy for attention).
+    aux
+        Market-wide auxiliary series (``panel.aux``, 1-D arrays on the panel's index)
+        passed last, e.g. ``("vix",)``; a panel without one is a ``DataError``.
     """
 
     name: str
@@ -36,6 +44,8 @@ class FeatureSpec:
     defaults: Params
     warmup: Callable[[Params], int]
     function: Callable[..., FloatArray]
+    optional_fields: tuple[str, ...] = ()
+    aux: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))

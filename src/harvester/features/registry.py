@@ -28,7 +28,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from harvester.core.errors import ConfigError
+from harvester.core.errors import ConfigError, DataError
 from harvester.core.types import FloatArray
 from harvester.data.panel import Panel
 from harvester.features._builtin import BUILTIN_SPECS
@@ -88,7 +88,7 @@ class FeatureRegistry(Mapping[str, FeatureSpec]):
         Parameters
         ----------
         panel
-            The market data; the feature reads the fields its spec names.
+            The market data; the feature reads the fields and aux series its spec names.
         name
             A registered feature name.
         **params
@@ -104,9 +104,12 @@ class FeatureRegistry(Mapping[str, FeatureSpec]):
         ------
         ConfigError
             For an unknown feature or parameter.
+        DataError
+            When the panel lacks a field or auxiliary series the feature reads.
         """
         spec = self[name]
         resolved = spec.resolve(params)
+        inputs = _inputs(spec, panel)
         warmup = spec.warmup(resolved)
         if panel.shape[0] <= warmup:
             warnings.warn(
@@ -116,7 +119,20 @@ class FeatureRegistry(Mapping[str, FeatureSpec]):
                 stacklevel=2,
             )
             return np.full(panel.shape, np.nan)
-        return spec.function(*(panel.array(f) for f in spec.fields), **resolved)
+        return spec.function(*inputs, **resolved)
+
+
+def _inputs(spec: FeatureSpec, panel: Panel) -> list[FloatArray]:
+    missing = [f for f in spec.fields if f not in panel.fields]
+    missing += [f"aux {a}" for a in spec.aux if a not in panel.aux]
+    if missing:
+        raise DataError(
+            f"feature {spec.name!r} needs input(s) {missing} that the panel lacks; "
+            f"it has fields {sorted(panel.fields)} and aux {sorted(panel.aux)}"
+        )
+    arrays = [panel.fields[f] for f in spec.fields]
+    arrays += [panel.fields.get(f, np.full(panel.shape, np.nan)) for f in spec.optional_fields]
+    return arrays + [panel.aux[a] for a in spec.aux]
 
 
 FEATURES: FeatureRegistry = FeatureRegistry.from_specs(BUILTIN_SPECS)

@@ -20,7 +20,19 @@ TECHNICAL: tuple[str, ...] = (
     "volume_ratio",
 )  # fmt: skip
 
-FEATURE_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType({"technical": TECHNICAL})
+# Harvester II's entry, filter and macro signals (reads aux vix, benchmark, oil).
+PANIC: tuple[str, ...] = ("cri", "panic_score", "g_score")
+
+# The Rally detector's base features (reads aux vix).
+RALLY: tuple[str, ...] = (
+    "p_atr", "p_bb", "p_rv", "comp_score", "range_width", "range_tightness", "trap", "trend",
+    "golden_cross", "price_vs_ma", "p_vol", "macd_hist_norm", "vix_level", "vix_change",
+    "vix_pctile",
+)  # fmt: skip
+
+FEATURE_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"technical": TECHNICAL, "panic": PANIC, "rally": RALLY}
+)
 
 
 def feature_set(name: str) -> tuple[str, ...]:

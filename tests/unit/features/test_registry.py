@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harvester.core.errors import ConfigError
+from harvester.core.errors import ConfigError, DataError
 from harvester.data.panel import Panel
 from harvester.features import FEATURES, FeatureRegistry, FeatureSpec, InsufficientHistoryWarning
 
@@ -17,7 +17,14 @@ EXPECTED = {
     "linreg_slope", "log_returns", "ma_slope", "macd", "macd_hist", "macd_signal", "pct_rank",
     "range_position", "realized_vol", "returns", "rsi", "sma", "true_range", "volume_ratio",
     "zscore",
+    # Harvester II
+    "cri", "g_score", "panic_score",
+    # Rally
+    "comp_score", "golden_cross", "macd_hist_norm", "p_atr", "p_bb", "p_rv", "p_vol",
+    "price_vs_ma", "range_tightness", "range_width", "trap", "trend", "vix_change", "vix_level",
+    "vix_pctile",
 }  # fmt: skip
+PER_SYMBOL = sorted(name for name in EXPECTED if not FEATURES[name].aux)
 
 
 def _panel(close: np.ndarray, *, spread: float = 0.0) -> Panel:
@@ -29,7 +36,11 @@ def _panel(close: np.ndarray, *, spread: float = 0.0) -> Panel:
         "close": close,
         "volume": np.where(np.isnan(close), np.nan, 1000.0),
     }
-    return Panel(index, tuple(f"S{k}" for k in range(close.shape[1])), fields)
+    aux = {name: np.full(close.shape[0], level) for name, level in MARKET.items()}
+    return Panel(index, tuple(f"S{k}" for k in range(close.shape[1])), fields, aux=aux)
+
+
+MARKET = {"vix": 20.0, "oil": 70.0, "benchmark": 400.0}
 
 
 def test_the_builtin_features_are_registered() -> None:
@@ -114,10 +125,25 @@ def test_a_flat_price_raises_no_numpy_warning(name: str) -> None:
         ("adx", 0.0),
         ("volume_ratio", 1.0),
         ("pct_rank", 1.0),
+        ("cri", 0.0),
+        ("panic_score", 0.0),
+        ("g_score", 0.0),
+        ("comp_score", 0.0),
+        ("p_vol", 1.0),
+        ("range_width", 0.0),
+        ("range_tightness", 0.0),
+        ("trap", 0.0),
+        ("trend", 0.0),
+        ("golden_cross", 0.0),
+        ("price_vs_ma", 0.0),
+        ("macd_hist_norm", 0.0),
+        ("vix_level", 20.0),
+        ("vix_change", 0.0),
     ],
 )
 def test_flat_price_values(name: str, value: float) -> None:
     values = FEATURES.compute(_panel(np.full((300, 2), 50.0)), name)
+    assert not np.isnan(values[-1]).any()
     spec = FEATURES[name]
     assert (values[spec.warmup(spec.defaults) :] == value).all()
 
@@ -133,10 +159,47 @@ def test_missing_bars_stay_missing_and_heal_after_the_window() -> None:
     assert not np.isnan(atr[41:, 0]).any()
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", PER_SYMBOL)
 def test_a_late_listing_warms_up_from_its_first_bar(name: str) -> None:
     close = 50.0 * np.exp(np.cumsum(np.random.default_rng(3).normal(0, 0.02, (400, 1)), axis=0))
     late = np.vstack([np.full((37, 1), np.nan), close[:-37]])
     values = FEATURES.compute(_panel(np.hstack([close, late]), spread=0.4), name)
     np.testing.assert_allclose(values[37:, 1], values[:-37, 0], rtol=1e-9, atol=1e-12)
     assert np.isnan(values[:37, 1]).all()
+
+
+@pytest.mark.parametrize("name", ["vix_level", "g_score"])
+def test_market_wide_features_start_at_the_panels_first_bar_not_the_symbols(name: str) -> None:
+    close = np.full((20, 2), 50.0)
+    close[:10, 1] = np.nan
+    values = FEATURES.compute(_panel(close), name)
+    warmup = FEATURES[name].warmup(FEATURES[name].defaults)
+    assert np.isnan(values[:10, 1]).all()
+    np.testing.assert_array_equal(values[10:, 1], values[10:, 0])
+    assert not np.isnan(values[max(warmup, 10) :]).any()
+
+
+@pytest.mark.parametrize(("name", "missing"), [("g_score", "oil"), ("vix_level", "vix")])
+def test_a_panel_without_an_aux_series_names_it(name: str, missing: str) -> None:
+    panel = _panel(np.ones((30, 1)))
+    panel = Panel(panel.index, panel.symbols, panel.fields, aux={
+        k: v for k, v in panel.aux.items() if k != missing
+    })  # fmt: skip
+    with pytest.raises(DataError, match=rf"feature '{name}' needs input.*aux {missing}"):
+        FEATURES.compute(panel, name)
+
+
+def test_a_panel_without_a_field_names_it() -> None:
+    panel = _panel(np.ones((30, 1)))
+    fields = {k: v for k, v in panel.fields.items() if k != "volume"}
+    with pytest.raises(DataError, match=r"feature 'cri' needs input.*'volume'"):
+        FEATURES.compute(Panel(panel.index, panel.symbols, fields, aux=panel.aux), "cri")
+
+
+def test_every_named_set_holds_registered_features() -> None:
+    from harvester.features.sets import FEATURE_SETS, feature_set
+
+    for names in FEATURE_SETS.values():
+        assert set(names) <= set(FEATURES)
+    assert set(feature_set("panic")) == {"cri", "panic_score", "g_score"}
+    assert "trap" in feature_set("rally")

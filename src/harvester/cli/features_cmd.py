@@ -24,7 +24,7 @@ def features_command(
     out: Annotated[Path, typer.Option("--out", help="Parquet (or .csv) file to write.")],
     data: DataOption = "sample",
     feature_set_name: Annotated[
-        str, typer.Option("--set", help="Feature set: technical, panic, rally or all.")
+        str, typer.Option("--set", help="Feature set: technical, panic, rally, brain or all.")
     ] = "all",
     start: StartOption = None,
     end: EndOption = None,

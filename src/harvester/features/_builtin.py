@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from harvester.features import brain, breadth, patterns, rally, trend
 from harvester.features import harvester_ii as h2
-from harvester.features import rally, trend
 from harvester.features import technical as tech
 from harvester.features._spec import FeatureSpec, Params
 from harvester.features.volatility import realized_volatility, true_range
+from harvester.features.vwap import rolling_vwap
 
 __all__ = ["BUILTIN_SPECS"]
 
@@ -101,6 +102,36 @@ RALLY: tuple[FeatureSpec, ...] = (
                 aux=("vix",)),
 )  # fmt: skip
 
+HLCV = ("high", "low", "close", "volume")
+TOP = {"lookback": 40, "tolerance": 0.03, "depth": 0.05}
+HEAD_SHOULDERS = {"lookback": 60, "tolerance": 0.03, "depth": 0.05}
+FLAG = {"pole_bars": 5, "flag_bars": 10, "pole_gain": 0.08, "retrace": 0.5}
+
+
+def _flag_warmup(params: Params) -> int:
+    return int(params["pole_bars"]) + int(params["flag_bars"])
+
+
+BRAIN: tuple[FeatureSpec, ...] = (
+    FeatureSpec("rsi_score", CLOSE, {"period": 14}, _period, brain.rsi_score),
+    FeatureSpec("macd_score", HLC, {**MACD, "atr_period": 14},
+                lambda p: max(_macd_signal_warmup(p), int(p["atr_period"])), brain.macd_score),
+    FeatureSpec("zscore_signal", CLOSE, {"period": 20, "entry": 2.0}, _period_less_one,
+                brain.zscore_signal),
+    FeatureSpec("atr_stop_distance", HLC, {"period": 14, "multiple": 2.0}, _period,
+                brain.atr_stop_distance),
+    FeatureSpec("vwap", HLCV, {"period": 20}, _period_less_one, rolling_vwap),
+    FeatureSpec("vwap_extension", HLCV, {"period": 20}, _period_less_one, brain.vwap_extension),
+    FeatureSpec("double_top", CLOSE, TOP, _int("lookback"), patterns.double_top),
+    FeatureSpec("inverse_head_shoulders", CLOSE, HEAD_SHOULDERS, _int("lookback"),
+                patterns.inverse_head_shoulders),
+    FeatureSpec("bull_flag", CLOSE, FLAG, _flag_warmup, patterns.bull_flag),
+    FeatureSpec("bear_flag", CLOSE, FLAG, _flag_warmup, patterns.bear_flag),
+    FeatureSpec("pct_above_ma", CLOSE, {"period": 50}, _period_less_one, breadth.pct_above_ma),
+    FeatureSpec("golden_cross_count", CLOSE, {"fast": 50, "slow": 200}, _int("slow", -1),
+                breadth.golden_cross_count),
+)  # fmt: skip
+
 
 BUILTIN_SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("returns", CLOSE, {}, lambda p: 1, tech.returns),
@@ -143,4 +174,5 @@ BUILTIN_SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("volume_ratio", ("volume",), {"period": 20}, _period_less_one, trend.volume_ratio),
     *HARVESTER_II,
     *RALLY,
+    *BRAIN,
 )

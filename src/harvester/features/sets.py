@@ -30,8 +30,15 @@ RALLY: tuple[str, ...] = (
     "vix_pctile",
 )  # fmt: skip
 
+# The Python brain's scores, chart patterns, VWAP and breadth.
+BRAIN: tuple[str, ...] = (
+    "rsi_score", "macd_score", "zscore_signal", "atr_stop_distance", "vwap", "vwap_extension",
+    "double_top", "inverse_head_shoulders", "bull_flag", "bear_flag", "pct_above_ma",
+    "golden_cross_count",
+)  # fmt: skip
+
 FEATURE_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {"technical": TECHNICAL, "panic": PANIC, "rally": RALLY}
+    {"technical": TECHNICAL, "panic": PANIC, "rally": RALLY, "brain": BRAIN}
 )
 
 

@@ -23,8 +23,16 @@ EXPECTED = {
     "comp_score", "golden_cross", "macd_hist_norm", "p_atr", "p_bb", "p_rv", "p_vol",
     "price_vs_ma", "range_tightness", "range_width", "trap", "trend", "vix_change", "vix_level",
     "vix_pctile",
+    # Python brain
+    "atr_stop_distance", "bear_flag", "bull_flag", "double_top", "golden_cross_count",
+    "inverse_head_shoulders", "macd_score", "pct_above_ma", "rsi_score", "vwap",
+    "vwap_extension", "zscore_signal",
 }  # fmt: skip
-PER_SYMBOL = sorted(name for name in EXPECTED if not FEATURES[name].aux)
+# Breadth is computed across the universe, so a late listing changes the other symbols.
+CROSS_SECTIONAL = {"pct_above_ma", "golden_cross_count"}
+PER_SYMBOL = sorted(
+    name for name in EXPECTED if not FEATURES[name].aux and name not in CROSS_SECTIONAL
+)
 
 
 def _panel(close: np.ndarray, *, spread: float = 0.0) -> Panel:
@@ -139,6 +147,18 @@ def test_a_flat_price_raises_no_numpy_warning(name: str) -> None:
         ("macd_hist_norm", 0.0),
         ("vix_level", 20.0),
         ("vix_change", 0.0),
+        ("rsi_score", 0.0),
+        ("macd_score", 0.0),
+        ("zscore_signal", 0.0),
+        ("atr_stop_distance", 0.0),
+        ("vwap", 50.0),
+        ("vwap_extension", 0.0),
+        ("double_top", 0.0),
+        ("inverse_head_shoulders", 0.0),
+        ("bull_flag", 0.0),
+        ("bear_flag", 0.0),
+        ("pct_above_ma", 0.0),
+        ("golden_cross_count", 0.0),
     ],
 )
 def test_flat_price_values(name: str, value: float) -> None:
@@ -203,3 +223,4 @@ def test_every_named_set_holds_registered_features() -> None:
         assert set(names) <= set(FEATURES)
     assert set(feature_set("panic")) == {"cri", "panic_score", "g_score"}
     assert "trap" in feature_set("rally")
+    assert {"rsi_score", "double_top", "vwap"} <= set(feature_set("brain"))

@@ -1,0 +1,48 @@
+"""Market-breadth helpers: how much of the universe is above its averages.
+
+Breadth is a property of the whole universe at a bar, so each value is computed across the
+symbols of the panel and broadcast to every symbol that has a bar there (like
+:func:`harvester.features.harvester_ii.g_score`); symbols without a bar get NaN.
+
+- ``pct_above_ma``: the fraction (0–1) of symbols whose close is strictly above its
+  ``period``-bar SMA, among the symbols whose SMA is known at that bar (use ``period=50`` and
+  ``period=200`` for the usual 50- and 200-day breadth);
+- ``golden_cross_count``: the number of symbols whose ``fast``-bar SMA is strictly above
+  their ``slow``-bar SMA (50/200: in a "golden cross" state), among those with both known.
+
+The value depends on which symbols the panel holds (a universe that changes changes it),
+but never on later bars, so it is causal. NaN while no symbol has a known average.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harvester.core.types import FloatArray
+from harvester.features.technical import sma
+
+__all__ = ["golden_cross_count", "pct_above_ma"]
+
+
+def _broadcast(close: FloatArray, series: FloatArray) -> FloatArray:
+    return np.where(np.isnan(close), np.nan, series[:, None])
+
+
+def pct_above_ma(close: FloatArray, *, period: int) -> FloatArray:
+    """Return the fraction of the universe with close above its ``period``-bar SMA."""
+    average = sma(close, period=period)
+    known = ~np.isnan(average) & ~np.isnan(close)
+    counted = known.sum(axis=1)
+    above = (known & (close > average)).sum(axis=1)
+    share = np.full(close.shape[0], np.nan)
+    np.divide(above, counted, out=share, where=counted > 0)
+    return _broadcast(close, share)
+
+
+def golden_cross_count(close: FloatArray, *, fast: int, slow: int) -> FloatArray:
+    """Return how many symbols have SMA(``fast``) above SMA(``slow``)."""
+    fast_average, slow_average = sma(close, period=fast), sma(close, period=slow)
+    known = ~np.isnan(fast_average) & ~np.isnan(slow_average)
+    count = (known & (fast_average > slow_average)).sum(axis=1).astype(np.float64)
+    count[~known.any(axis=1)] = np.nan
+    return _broadcast(close, count)

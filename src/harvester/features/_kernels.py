@@ -1,9 +1,11 @@
-"""Numba kernels of the recursive indicators (EMA, Wilder averages and sums).
+"""Numba kernels of the recursive and rolling indicators (EMA, Wilder, percentile rank).
 
-Arrays in, arrays out: every kernel takes a (time × symbols) float64 array and loops over
-time with the symbols inside, keeping one state per symbol. A NaN input is a missing bar: the
-output there is NaN and the state carries over to the symbol's next valid bar. The readable
-definitions are the twins in :mod:`harvester.features._reference`.
+Arrays in, arrays out: every kernel takes a (time × symbols) float64 array. The recursive
+kernels loop over time with the symbols inside, keeping one state per symbol; a NaN input is
+a missing bar: the output there is NaN and the state carries over to the symbol's next valid
+bar. The rolling kernels follow the windowed-statistic convention instead: NaN while a
+missing value is inside the window. The readable definitions are the twins in
+:mod:`harvester.features._reference`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,19 @@ from __future__ import annotations
 import numpy as np
 
 from harvester.core.jit import njit
-from harvester.core.types import FloatArray
+from harvester.core.types import FloatArray, IntArray
 
-__all__ = ["ewm_nb", "wilder_sum_nb"]
+__all__ = [
+    "directional_movement_nb",
+    "ewm_nb",
+    "lagged_sum_nb",
+    "rolling_max_nb",
+    "rolling_mean_nb",
+    "rolling_rank_nb",
+    "rolling_std_nb",
+    "trap_confirmation_nb",
+    "wilder_sum_nb",
+]
 
 
 @njit
@@ -69,4 +81,194 @@ def wilder_sum_nb(values: FloatArray, period: int) -> FloatArray:
                 continue
             state[s] = state[s] - state[s] / period + value
             out[t, s] = state[s]
+    return out
+
+
+@njit
+def _count_missing_nb(values: FloatArray, t: int, window: int, missing: IntArray) -> None:
+    for s in range(values.shape[1]):
+        if not np.isfinite(values[t, s]):
+            missing[s] += 1
+        if t >= window and not np.isfinite(values[t - window, s]):
+            missing[s] -= 1
+
+
+@njit
+def rolling_rank_nb(values: FloatArray, window: int) -> FloatArray:
+    """Percentile rank of each value among the last ``window`` values (``window`` ≥ 2).
+
+    ``(count of window values at or below the current one − 1) / (window − 1)``: 0 for the
+    window's lowest, 1 for its highest or a flat window; NaN while the window is incomplete
+    or holds a missing value. Infinite values count as missing, as in pandas' rolling windows.
+    """
+    n_times, n_symbols = values.shape
+    out = np.full((n_times, n_symbols), np.nan)
+    missing = np.zeros(n_symbols, dtype=np.int64)
+    below = np.zeros(n_symbols)
+    for t in range(n_times):
+        _count_missing_nb(values, t, window, missing)
+        if t < window - 1:
+            continue
+        # O(window) per value, but along contiguous rows, which the compiler vectorises.
+        current = values[t]
+        below[:] = 0.0
+        for j in range(t - window + 1, t + 1):
+            row = values[j]
+            for s in range(n_symbols):
+                below[s] += 1.0 if row[s] <= current[s] else 0.0
+        for s in range(n_symbols):
+            if missing[s] == 0:
+                out[t, s] = (below[s] - 1.0) / (window - 1.0)
+    return out
+
+
+@njit
+def rolling_max_nb(values: FloatArray, window: int) -> FloatArray:
+    """Largest of the last ``window`` values; NaN while the window is incomplete or holds a
+    missing (NaN or infinite) value.
+    """
+    n_times, n_symbols = values.shape
+    out = np.full((n_times, n_symbols), np.nan)
+    missing = np.zeros(n_symbols, dtype=np.int64)
+    best = np.empty(n_symbols)
+    for t in range(n_times):
+        _count_missing_nb(values, t, window, missing)
+        if t < window - 1:
+            continue
+        best[:] = values[t - window + 1]
+        for j in range(t - window + 2, t + 1):
+            row = values[j]
+            for s in range(n_symbols):
+                best[s] = row[s] if row[s] > best[s] else best[s]
+        for s in range(n_symbols):
+            if missing[s] == 0:
+                out[t, s] = best[s]
+    return out
+
+
+@njit
+def _window_offsets_nb(values: FloatArray, t: int, window: int, total: FloatArray) -> None:
+    # Sum of (value - current value) over the window: exactly 0 on a flat window.
+    current = values[t]
+    total[:] = 0.0
+    for j in range(t - window + 1, t + 1):
+        row = values[j]
+        for s in range(values.shape[1]):
+            total[s] += row[s] - current[s]
+
+
+@njit
+def rolling_mean_nb(values: FloatArray, window: int) -> FloatArray:
+    """Mean of the last ``window`` values (the current one plus the mean offset from it, so
+    a flat window gives the value exactly); NaN as in :func:`rolling_max_nb`.
+    """
+    n_times, n_symbols = values.shape
+    out = np.full((n_times, n_symbols), np.nan)
+    missing = np.zeros(n_symbols, dtype=np.int64)
+    total = np.empty(n_symbols)
+    for t in range(n_times):
+        _count_missing_nb(values, t, window, missing)
+        if t < window - 1:
+            continue
+        _window_offsets_nb(values, t, window, total)
+        for s in range(n_symbols):
+            if missing[s] == 0:
+                out[t, s] = values[t, s] + total[s] / window
+    return out
+
+
+@njit
+def rolling_std_nb(values: FloatArray, window: int) -> FloatArray:
+    """Population standard deviation of the last ``window`` values (two passes over the
+    window, exactly 0 on a flat one); NaN as in :func:`rolling_max_nb`.
+    """
+    n_times, n_symbols = values.shape
+    out = np.full((n_times, n_symbols), np.nan)
+    missing = np.zeros(n_symbols, dtype=np.int64)
+    total = np.empty(n_symbols)
+    squares = np.empty(n_symbols)
+    for t in range(n_times):
+        _count_missing_nb(values, t, window, missing)
+        if t < window - 1:
+            continue
+        _window_offsets_nb(values, t, window, total)
+        current = values[t]
+        squares[:] = 0.0
+        for j in range(t - window + 1, t + 1):
+            row = values[j]
+            for s in range(n_symbols):
+                deviation = row[s] - current[s] - total[s] / window
+                squares[s] += deviation * deviation
+        for s in range(n_symbols):
+            if missing[s] == 0:
+                out[t, s] = np.sqrt(squares[s] / window)
+    return out
+
+
+@njit
+def lagged_sum_nb(values: FloatArray, weights: FloatArray) -> FloatArray:
+    """``Σ_j weights[j] · (values[t − n + 1 + j] − values[t])`` over the last ``n`` bars.
+
+    Measured from the current value, so a flat window gives exactly 0; NaN propagates (no
+    missing-bar bookkeeping), and the first ``n − 1`` bars are NaN.
+    """
+    n_times, n_symbols = values.shape
+    n = weights.shape[0]
+    out = np.full((n_times, n_symbols), np.nan)
+    total = np.empty(n_symbols)
+    for t in range(n - 1, n_times):
+        current = values[t]
+        total[:] = 0.0
+        for j in range(n):
+            row = values[t - n + 1 + j]
+            weight = weights[j]
+            for s in range(n_symbols):
+                total[s] += weight * (row[s] - current[s])
+        out[t] = total
+    return out
+
+
+@njit
+def directional_movement_nb(high: FloatArray, low: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Wilder's +DM and −DM of every bar: the larger of the up move ``high − previous high``
+    and the down move ``previous low − low`` if positive, else 0; NaN on the first bar and
+    where either move is NaN.
+    """
+    n_times, n_symbols = high.shape
+    plus = np.full((n_times, n_symbols), np.nan)
+    minus = np.full((n_times, n_symbols), np.nan)
+    for t in range(1, n_times):
+        for s in range(n_symbols):
+            up = high[t, s] - high[t - 1, s]
+            down = low[t - 1, s] - low[t, s]
+            if np.isnan(up) or np.isnan(down):
+                continue
+            plus[t, s] = up if up > 0 and up > down else 0.0
+            minus[t, s] = down if down > 0 and down > up else 0.0
+    return plus, minus
+
+
+@njit
+def trap_confirmation_nb(
+    floor: FloatArray, broke: FloatArray, close: FloatArray, lookforward: int
+) -> FloatArray:
+    """1 where the close is the first one back above ``floor`` within ``lookforward`` bars
+    after a bar with ``broke == 1`` (that bar's floor is the level), else 0.
+    """
+    n_times, n_symbols = close.shape
+    out = np.zeros((n_times, n_symbols))
+    for t in range(n_times):
+        for s in range(n_symbols):
+            for lag in range(1, min(lookforward, t) + 1):
+                level = floor[t - lag, s]
+                if broke[t - lag, s] != 1.0 or not close[t, s] > level:
+                    continue
+                stayed_below = True
+                for between in range(1, lag):
+                    if not close[t - between, s] <= level:
+                        stayed_below = False
+                        break
+                if stayed_below:
+                    out[t, s] = 1.0
+                    break
     return out

@@ -1,19 +1,31 @@
-"""Readable twins of the numba kernels: one symbol at a time, missing bars dropped first.
+"""Readable twins of the numba kernels, one symbol at a time.
 
-Each twin compresses a symbol's column to its valid values, runs the textbook recursion on
-them in plain Python and scatters the result back; the property tests check the kernels in
+Each recursive twin compresses a symbol's column to its valid values, runs the textbook
+recursion on them in plain Python and scatters the result back; each rolling twin looks at
+every full window directly. The property tests check the kernels in
 :mod:`harvester.features._kernels` give the same numbers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from harvester.core.types import FloatArray
 
-__all__ = ["ewm_reference", "wilder_sum_reference"]
+__all__ = [
+    "directional_movement_reference",
+    "ewm_reference",
+    "lagged_sum_reference",
+    "rolling_max_reference",
+    "rolling_mean_reference",
+    "rolling_rank_reference",
+    "rolling_std_reference",
+    "trap_confirmation_reference",
+    "wilder_sum_reference",
+]
 
 
 def _per_symbol(values: FloatArray, run: Callable[[list[float]], list[float]]) -> FloatArray:
@@ -59,3 +71,93 @@ def wilder_sum_reference(values: FloatArray, period: int) -> FloatArray:
         return result
 
     return _per_symbol(values, run)
+
+
+def _per_window(
+    values: FloatArray, window: int, statistic: Callable[[list[float], float], float]
+) -> FloatArray:
+    # ``statistic(window values, current value)`` on every full window without a NaN or inf.
+    out = np.full(values.shape, np.nan)
+    for s in range(values.shape[1]):
+        column = [float(v) for v in values[:, s]]
+        for t in range(window - 1, len(column)):
+            recent = column[t - window + 1 : t + 1]
+            if all(np.isfinite(v) for v in recent):
+                out[t, s] = statistic(recent, column[t])
+    return out
+
+
+def rolling_rank_reference(values: FloatArray, window: int) -> FloatArray:
+    """Percentile rank in the last ``window`` values; see :func:`_kernels.rolling_rank_nb`."""
+
+    def rank(recent: list[float], current: float) -> float:
+        return (sum(1 for v in recent if v <= current) - 1) / (window - 1)
+
+    return _per_window(values, window, rank)
+
+
+def rolling_max_reference(values: FloatArray, window: int) -> FloatArray:
+    """Largest of the last ``window`` values; see :func:`_kernels.rolling_max_nb`."""
+    return _per_window(values, window, lambda recent, _: max(recent))
+
+
+def rolling_mean_reference(values: FloatArray, window: int) -> FloatArray:
+    """Mean of the last ``window`` values; see :func:`_kernels.rolling_mean_nb`."""
+    return _per_window(values, window, lambda recent, _: math.fsum(recent) / window)
+
+
+def rolling_std_reference(values: FloatArray, window: int) -> FloatArray:
+    """Population standard deviation; see :func:`_kernels.rolling_std_nb`."""
+
+    def deviation(recent: list[float], _: float) -> float:
+        mean = math.fsum(recent) / window
+        return math.sqrt(math.fsum((v - mean) ** 2 for v in recent) / window)
+
+    return _per_window(values, window, deviation)
+
+
+def lagged_sum_reference(values: FloatArray, weights: FloatArray) -> FloatArray:
+    """Weighted sum of offsets from the current value; see :func:`_kernels.lagged_sum_nb`."""
+    n = len(weights)
+    out = np.full(values.shape, np.nan)
+    for s in range(values.shape[1]):
+        for t in range(n - 1, values.shape[0]):
+            recent = values[t - n + 1 : t + 1, s]
+            out[t, s] = sum(w * (v - values[t, s]) for w, v in zip(weights, recent, strict=True))
+    return out
+
+
+def directional_movement_reference(
+    high: FloatArray, low: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Wilder's +DM and −DM; see :func:`_kernels.directional_movement_nb`."""
+    plus, minus = np.full(high.shape, np.nan), np.full(high.shape, np.nan)
+    for t in range(1, high.shape[0]):
+        for s in range(high.shape[1]):
+            up = float(high[t, s]) - float(high[t - 1, s])
+            down = float(low[t - 1, s]) - float(low[t, s])
+            if math.isnan(up) or math.isnan(down):
+                continue
+            plus[t, s] = up if up > max(down, 0.0) else 0.0
+            minus[t, s] = down if down > max(up, 0.0) else 0.0
+    return plus, minus
+
+
+def _shift(values: FloatArray, bars: int) -> FloatArray:
+    out = np.full(values.shape, np.nan)
+    out[bars:] = values[: max(values.shape[0] - bars, 0)]
+    return out
+
+
+def trap_confirmation_reference(
+    floor: FloatArray, broke: FloatArray, close: FloatArray, lookforward: int
+) -> FloatArray:
+    """First close back above a broken floor; see :func:`_kernels.trap_confirmation_nb`."""
+    fired = np.zeros(close.shape, dtype=bool)
+    for lag in range(1, lookforward + 1):
+        level = _shift(floor, lag)
+        confirmed = (_shift(broke, lag) == 1.0) & (close > level)
+        for between in range(1, lag):
+            confirmed &= _shift(close, between) <= level
+        fired |= confirmed
+    return fired.astype(np.float64)

@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from harvester.core.types import FloatArray
-from harvester.features._common import check_period, previous_bar, rolling, safe_divide
+from harvester.features._common import check_period, previous_bar, safe_divide
+from harvester.features._kernels import rolling_max_nb, trap_confirmation_nb
 from harvester.features.technical import bollinger_width, percentile_rank, sma
 from harvester.features.trend import macd_histogram, volume_ratio
 from harvester.features.volatility import average_daily_volume, realized_volatility, true_range
@@ -40,13 +41,11 @@ __all__ = [
 
 
 def _highest(values: FloatArray, window: int) -> FloatArray:
-    highest: FloatArray = rolling(values, window).max().to_numpy(np.float64)
-    return highest
+    return rolling_max_nb(np.ascontiguousarray(values, np.float64), window)
 
 
 def _lowest(values: FloatArray, window: int) -> FloatArray:
-    lowest: FloatArray = rolling(values, window).min().to_numpy(np.float64)
-    return lowest
+    return -rolling_max_nb(-np.ascontiguousarray(values, np.float64), window)
 
 
 def _atr_pct(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
@@ -110,7 +109,7 @@ def range_tightness(
 
 def _shift(values: FloatArray, bars: int) -> FloatArray:
     out = np.full(values.shape, np.nan)
-    out[bars:] = values[: values.shape[0] - bars]
+    out[bars:] = values[: max(values.shape[0] - bars, 0)]
     return out
 
 
@@ -135,14 +134,8 @@ def trap(
     floor = previous_bar(_lowest(low, check_period(trap_range_period, name="trap_range_period")))
     calm = p_rv(close, rv_period=rv_period, percentile_window=percentile_window)
     broke = np.where((low < floor) & (calm <= rv_trap_percentile), 1.0, 0.0)
-    fired = np.zeros(close.shape, dtype=bool)
-    for lag in range(1, lookforward + 1):
-        level = _shift(floor, lag)
-        confirmed = (_shift(broke, lag) == 1.0) & (close > level)
-        for between in range(1, lag):
-            confirmed &= _shift(close, between) <= level
-        fired |= confirmed
-    return np.where(np.isnan(calm) | np.isnan(close), np.nan, fired.astype(np.float64))
+    fired = trap_confirmation_nb(floor, broke, np.ascontiguousarray(close, np.float64), lookforward)
+    return np.where(np.isnan(calm) | np.isnan(close), np.nan, fired)
 
 
 def _above(left: FloatArray, right: FloatArray) -> FloatArray:

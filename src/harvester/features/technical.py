@@ -26,7 +26,7 @@ import numpy as np
 
 from harvester.core.types import FloatArray
 from harvester.features._common import check_period, previous_bar, rolling, safe_divide
-from harvester.features._kernels import ewm_nb
+from harvester.features._kernels import ewm_nb, rolling_mean_nb, rolling_rank_nb, rolling_std_nb
 from harvester.features.volatility import true_range
 
 __all__ = [
@@ -110,10 +110,9 @@ def ma_slope(close: FloatArray, *, period: int, lag: int) -> FloatArray:
 def zscore(values: FloatArray, *, period: int) -> FloatArray:
     """Return ``(value - mean) / std`` over ``period`` bars (population std; 0 if flat)."""
     window = check_period(period, name="period", minimum=2)
-    frame = rolling(values, window)
-    mean = frame.mean().to_numpy(np.float64)
-    deviation = frame.std(ddof=0).to_numpy(np.float64)
-    return safe_divide(values - mean, deviation, fill=0.0)
+    contiguous = np.ascontiguousarray(values, np.float64)
+    mean = rolling_mean_nb(contiguous, window)
+    return safe_divide(values - mean, rolling_std_nb(contiguous, window), fill=0.0)
 
 
 def percentile_rank(values: FloatArray, *, window: int) -> FloatArray:
@@ -123,9 +122,7 @@ def percentile_rank(values: FloatArray, *, window: int) -> FloatArray:
     flat window gives 1.
     """
     size = check_period(window, name="window", minimum=2)
-    share = rolling(values, size).rank(method="max", pct=True).to_numpy(np.float64)
-    counts = np.rint(share * size)
-    return np.asarray((counts - 1.0) / (size - 1.0), dtype=np.float64)
+    return rolling_rank_nb(np.ascontiguousarray(values, np.float64), size)
 
 
 def bollinger_middle(close: FloatArray, *, period: int, num_std: float) -> FloatArray:
@@ -136,6 +133,8 @@ def bollinger_middle(close: FloatArray, *, period: int, num_std: float) -> Float
 
 def _bollinger_deviation(close: FloatArray, period: int, num_std: float) -> FloatArray:
     window = check_period(period, name="period")
+    # Pandas' rolling std, not the kernel: p_bb ranks this width, and the kernel's (more
+    # accurate) last digits would break near-ties differently.
     deviation: FloatArray = rolling(close, window).std(ddof=0).to_numpy(np.float64)
     return deviation * float(num_std)
 

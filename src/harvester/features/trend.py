@@ -9,8 +9,15 @@ import numpy as np
 
 from harvester.core.errors import ConfigError
 from harvester.core.types import FloatArray
-from harvester.features._common import check_period, previous_bar, rolling, safe_divide
-from harvester.features._kernels import wilder_sum_nb
+from harvester.features._common import check_period, safe_divide
+from harvester.features._kernels import (
+    directional_movement_nb,
+    lagged_sum_nb,
+    rolling_max_nb,
+    rolling_mean_nb,
+    rolling_std_nb,
+    wilder_sum_nb,
+)
 from harvester.features.technical import ema, wilder_average
 from harvester.features.volatility import average_daily_volume, true_range
 
@@ -51,17 +58,7 @@ def macd_histogram(close: FloatArray, *, fast: int, slow: int, signal: int) -> F
 
 
 def _lagged_sum(values: FloatArray, weights: FloatArray) -> FloatArray:
-    # sum_j weights[j] * (values[t - n + 1 + j] - values[t]): exact zero on a flat window.
-    n = len(weights)
-    out = np.full(values.shape, np.nan)
-    if values.shape[0] < n:
-        return out
-    current = values[n - 1 :]
-    total = np.zeros(current.shape)
-    for j, weight in enumerate(weights):
-        total += weight * (values[j : values.shape[0] - n + 1 + j] - current)
-    out[n - 1 :] = total
-    return out
+    return lagged_sum_nb(np.ascontiguousarray(values, np.float64), weights)
 
 
 def _centred_positions(period: int) -> FloatArray:
@@ -81,18 +78,10 @@ def linreg_r2(close: FloatArray, *, period: int) -> FloatArray:
     centred = _centred_positions(check_period(period, name="period", minimum=2))
     sum_squares_x = float(np.sum(centred**2))
     slope = _lagged_sum(close, centred / sum_squares_x)
-    sum_squares_y = rolling(close, period).var(ddof=0).to_numpy(np.float64) * period
+    deviation = rolling_std_nb(np.ascontiguousarray(close, np.float64), period)
+    sum_squares_y = deviation**2 * period
     explained = safe_divide(slope**2 * sum_squares_x, sum_squares_y, fill=0.0)
     return np.clip(explained, 0.0, 1.0)
-
-
-def _directional_movement(high: FloatArray, low: FloatArray) -> tuple[FloatArray, FloatArray]:
-    up = high - previous_bar(high)
-    down = previous_bar(low) - low
-    missing = np.isnan(up) | np.isnan(down)
-    plus = np.where((up > 0) & (up > down), up, 0.0)
-    minus = np.where((down > 0) & (down > up), down, 0.0)
-    return np.where(missing, np.nan, plus), np.where(missing, np.nan, minus)
 
 
 def adx(high: FloatArray, low: FloatArray, close: FloatArray, *, period: int) -> FloatArray:
@@ -104,9 +93,11 @@ def adx(high: FloatArray, low: FloatArray, close: FloatArray, *, period: int) ->
     """
     del close
     window = check_period(period, name="period", minimum=2)
-    plus, minus = _directional_movement(high, low)
-    plus_sum = wilder_sum_nb(np.ascontiguousarray(plus), window)
-    minus_sum = wilder_sum_nb(np.ascontiguousarray(minus), window)
+    plus, minus = directional_movement_nb(
+        np.ascontiguousarray(high, np.float64), np.ascontiguousarray(low, np.float64)
+    )
+    plus_sum = wilder_sum_nb(plus, window)
+    minus_sum = wilder_sum_nb(minus, window)
     dx = safe_divide(100.0 * np.abs(plus_sum - minus_sum), plus_sum + minus_sum, fill=0.0)
     return wilder_average(dx, period=window, skip=1)
 
@@ -117,7 +108,7 @@ def choppiness(high: FloatArray, low: FloatArray, close: FloatArray, *, period: 
     A flat window (no range) gives 100.
     """
     window = check_period(period, name="period", minimum=2)
-    ranges = rolling(true_range(high, low, close), window).sum().to_numpy(np.float64)
+    ranges = rolling_mean_nb(true_range(high, low, close), window) * window
     span = _highest(high, window) - _lowest(low, window)
     ratio = safe_divide(ranges, span, fill=float(window))
     out = np.full(ratio.shape, np.nan)
@@ -126,13 +117,11 @@ def choppiness(high: FloatArray, low: FloatArray, close: FloatArray, *, period: 
 
 
 def _highest(values: FloatArray, window: int) -> FloatArray:
-    highest: FloatArray = rolling(values, window).max().to_numpy(np.float64)
-    return highest
+    return rolling_max_nb(np.ascontiguousarray(values, np.float64), window)
 
 
 def _lowest(values: FloatArray, window: int) -> FloatArray:
-    lowest: FloatArray = rolling(values, window).min().to_numpy(np.float64)
-    return lowest
+    return -rolling_max_nb(-np.ascontiguousarray(values, np.float64), window)
 
 
 def range_position(

@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from harvester.core.types import FloatArray
-from harvester.features._kernels import ewm_nb, wilder_sum_nb
-from harvester.features._reference import ewm_reference, wilder_sum_reference
+from harvester.features._kernels import (
+    directional_movement_nb,
+    ewm_nb,
+    lagged_sum_nb,
+    rolling_max_nb,
+    rolling_mean_nb,
+    rolling_rank_nb,
+    rolling_std_nb,
+    trap_confirmation_nb,
+    wilder_sum_nb,
+)
+from harvester.features._reference import (
+    directional_movement_reference,
+    ewm_reference,
+    lagged_sum_reference,
+    rolling_max_reference,
+    rolling_mean_reference,
+    rolling_rank_reference,
+    rolling_std_reference,
+    trap_confirmation_reference,
+    wilder_sum_reference,
+)
+
+ROLLING = {
+    "rank": (rolling_rank_nb, rolling_rank_reference),
+    "max": (rolling_max_nb, rolling_max_reference),
+    "mean": (rolling_mean_nb, rolling_mean_reference),
+    "std": (rolling_std_nb, rolling_std_reference),
+}
 
 values_with_gaps = hnp.arrays(
     np.float64,
@@ -46,12 +74,90 @@ def test_wilder_sum_kernel_equals_reference(values: FloatArray, period: int) -> 
     _assert_same(wilder_sum_nb(values, period), wilder_sum_reference(values, period))
 
 
+# Few distinct values, so ties are common; infinities count as missing.
+values_with_ties = hnp.arrays(
+    np.float64,
+    st.tuples(st.integers(0, 40), st.integers(0, 4)),
+    elements=st.one_of(
+        st.integers(-3, 3).map(float), st.just(np.nan), st.just(np.inf), st.just(-np.inf)
+    ),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.one_of(values_with_gaps, values_with_ties),
+    window=st.integers(2, 50),
+    name=st.sampled_from(sorted(ROLLING)),
+)
+def test_rolling_kernels_equal_reference(values: FloatArray, window: int, name: str) -> None:
+    kernel, reference = ROLLING[name]
+    _assert_same(kernel(values, window), reference(values, window))
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=values_with_gaps, window=st.integers(1, 50))
+def test_lagged_sum_kernel_equals_reference(values: FloatArray, window: int) -> None:
+    weights = np.linspace(-1.0, 1.0, window)
+    _assert_same(lagged_sum_nb(values, weights), lagged_sum_reference(values, weights))
+
+
+@settings(max_examples=100, deadline=None)
+@given(high=values_with_ties, seed=st.integers(0, 2**32 - 1))
+def test_directional_movement_kernel_equals_reference(high: FloatArray, seed: int) -> None:
+    low = high - np.random.default_rng(seed).integers(0, 3, high.shape)
+    kernel = directional_movement_nb(high, low)
+    reference = directional_movement_reference(high, low)
+    for got, expected in zip(kernel, reference, strict=True):
+        _assert_same(got, expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(close=values_with_ties, seed=st.integers(0, 2**32 - 1), lookforward=st.integers(1, 6))
+def test_trap_confirmation_kernel_equals_reference(
+    close: FloatArray, seed: int, lookforward: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    floor = close + rng.integers(-2, 3, close.shape)
+    broke = rng.integers(0, 2, close.shape).astype(np.float64)
+    _assert_same(
+        trap_confirmation_nb(floor, broke, close, lookforward),
+        trap_confirmation_reference(floor, broke, close, lookforward),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.one_of(values_with_gaps, values_with_ties), window=st.integers(2, 30))
+def test_rolling_rank_equals_the_pandas_rolling_rank_it_replaced(
+    values: FloatArray, window: int
+) -> None:
+    frame = pd.DataFrame(values).rolling(window, min_periods=window)
+    share = frame.rank(method="max", pct=True).to_numpy(np.float64)
+    expected = (np.rint(share * window) - 1.0) / (window - 1.0)
+    np.testing.assert_array_equal(rolling_rank_nb(values, window), expected)
+
+
+def test_rolling_mean_and_std_are_exact_on_a_flat_window() -> None:
+    values = np.full((30, 2), 0.1)
+    np.testing.assert_array_equal(rolling_mean_nb(values, 20)[19:], 0.1)
+    np.testing.assert_array_equal(rolling_std_nb(values, 20)[19:], 0.0)
+
+
 def test_edge_cases_empty_one_row_and_window_longer_than_data() -> None:
     for shape in [(0, 3), (1, 2), (5, 0), (7, 3)]:
         values = np.arange(float(np.prod(shape))).reshape(shape)
         for period in (1, 3, 30):
             _assert_same(ewm_nb(values, 0.5, period, 0), ewm_reference(values, 0.5, period, 0))
             _assert_same(wilder_sum_nb(values, period), wilder_sum_reference(values, period))
+        for window in (2, 3, 30):
+            for kernel, reference in ROLLING.values():
+                _assert_same(kernel(values, window), reference(values, window))
+
+
+def test_rolling_rank_counts_ties_as_below_and_waits_out_missing_values() -> None:
+    values = np.array([[1.0], [2.0], [2.0], [0.0], [np.nan], [5.0], [4.0], [6.0]])
+    expected = [np.nan, np.nan, 1.0, 0.0, np.nan, np.nan, np.nan, 1.0]
+    np.testing.assert_array_equal(rolling_rank_nb(values, 3)[:, 0], expected)
 
 
 def test_missing_bars_are_skipped_not_propagated() -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "directional_movement_nb",
     "ewm_nb",
     "lagged_sum_nb",
+    "rolling_correlation_nb",
     "rolling_max_nb",
     "rolling_mean_nb",
     "rolling_rank_nb",
@@ -202,6 +203,60 @@ def rolling_std_nb(values: FloatArray, window: int) -> FloatArray:
         for s in range(n_symbols):
             if missing[s] == 0:
                 out[t, s] = np.sqrt(squares[s] / window)
+    return out
+
+
+@njit
+def _count_missing_pairs_nb(
+    x: FloatArray, y: FloatArray, t: int, window: int, missing: IntArray
+) -> None:
+    for s in range(x.shape[1]):
+        if not (np.isfinite(x[t, s]) and np.isfinite(y[t, s])):
+            missing[s] += 1
+        if t >= window and not (np.isfinite(x[t - window, s]) and np.isfinite(y[t - window, s])):
+            missing[s] -= 1
+
+
+@njit
+def _flat_nb(squares: float, mean: float, window: int) -> bool:
+    variance = squares / window
+    return variance <= 1e-12 * (variance + mean * mean)
+
+
+@njit
+def rolling_correlation_nb(x: FloatArray, y: FloatArray, window: int) -> FloatArray:
+    """Pearson correlation of ``x`` and ``y`` over the last ``window`` bars (two passes over
+    the window); 0 where either is flat (variance at most 1e-12 of its mean square), NaN while
+    the window is incomplete or either holds a missing (NaN or infinite) value.
+    """
+    n_times, n_symbols = x.shape
+    out = np.full((n_times, n_symbols), np.nan)
+    missing = np.zeros(n_symbols, dtype=np.int64)
+    mean_x, mean_y = np.empty(n_symbols), np.empty(n_symbols)
+    sxx, syy, sxy = np.empty(n_symbols), np.empty(n_symbols), np.empty(n_symbols)
+    for t in range(n_times):
+        _count_missing_pairs_nb(x, y, t, window, missing)
+        if t < window - 1:
+            continue
+        _window_offsets_nb(x, t, window, mean_x)
+        _window_offsets_nb(y, t, window, mean_y)
+        for s in range(n_symbols):
+            mean_x[s] = x[t, s] + mean_x[s] / window
+            mean_y[s] = y[t, s] + mean_y[s] / window
+        sxx[:], syy[:], sxy[:] = 0.0, 0.0, 0.0
+        for j in range(t - window + 1, t + 1):
+            for s in range(n_symbols):
+                dx, dy = x[j, s] - mean_x[s], y[j, s] - mean_y[s]
+                sxx[s] += dx * dx
+                syy[s] += dy * dy
+                sxy[s] += dx * dy
+        for s in range(n_symbols):
+            if missing[s] != 0:
+                continue
+            if _flat_nb(sxx[s], mean_x[s], window) or _flat_nb(syy[s], mean_y[s], window):
+                out[t, s] = 0.0
+            else:
+                out[t, s] = min(1.0, max(-1.0, sxy[s] / np.sqrt(sxx[s] * syy[s])))
     return out
 
 

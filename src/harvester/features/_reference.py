@@ -19,6 +19,7 @@ __all__ = [
     "directional_movement_reference",
     "ewm_reference",
     "lagged_sum_reference",
+    "rolling_correlation_reference",
     "rolling_max_reference",
     "rolling_mean_reference",
     "rolling_rank_reference",
@@ -114,6 +115,28 @@ def rolling_std_reference(values: FloatArray, window: int) -> FloatArray:
         return math.sqrt(math.fsum((v - mean) ** 2 for v in recent) / window)
 
     return _per_window(values, window, deviation)
+
+
+def rolling_correlation_reference(x: FloatArray, y: FloatArray, window: int) -> FloatArray:
+    """Pearson correlation over the last ``window`` bars; see
+    :func:`_kernels.rolling_correlation_nb`.
+    """
+    out = np.full(x.shape, np.nan)
+    for s in range(x.shape[1]):
+        for t in range(window - 1, x.shape[0]):
+            xs = [float(v) for v in x[t - window + 1 : t + 1, s]]
+            ys = [float(v) for v in y[t - window + 1 : t + 1, s]]
+            if not all(np.isfinite(v) for v in xs + ys):
+                continue
+            mx, my = math.fsum(xs) / window, math.fsum(ys) / window
+            vx = math.fsum((v - mx) ** 2 for v in xs) / window
+            vy = math.fsum((v - my) ** 2 for v in ys) / window
+            if vx <= 1e-12 * (vx + mx * mx) or vy <= 1e-12 * (vy + my * my):
+                out[t, s] = 0.0
+                continue
+            cov = math.fsum((a - mx) * (b - my) for a, b in zip(xs, ys, strict=True)) / window
+            out[t, s] = min(1.0, max(-1.0, cov / math.sqrt(vx * vy)))
+    return out
 
 
 def lagged_sum_reference(values: FloatArray, weights: FloatArray) -> FloatArray:

@@ -23,24 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from harvester.core.types import FloatArray
-from harvester.features._common import check_period, previous_bar, rolling
+from harvester.features._common import check_period, previous_bar
+from harvester.features._kernels import rolling_correlation_nb
 from harvester.features.attention import abnormal_attention
 from harvester.features.technical import returns, zscore
 from harvester.features.volatility import realized_volatility
 
 __all__ = ["cri", "g_score", "panic_score", "rolling_correlation"]
-
-
-def _mean(values: FloatArray, window: int) -> FloatArray:
-    mean: FloatArray = rolling(values, window).mean().to_numpy(np.float64)
-    return mean
-
-
-def _variance(values: FloatArray, mean: FloatArray, window: int) -> FloatArray:
-    # Flat windows: the difference of sums leaves round-off, so call tiny variances zero.
-    square = _mean(values * values, window)
-    variance = square - mean * mean
-    return np.where(variance <= 1e-12 * square, 0.0, variance)
 
 
 def rolling_correlation(x: FloatArray, y: FloatArray, *, window: int) -> FloatArray:
@@ -49,16 +38,8 @@ def rolling_correlation(x: FloatArray, y: FloatArray, *, window: int) -> FloatAr
     NaN while either has a missing value in the window; 0 when either is flat there.
     """
     size = check_period(window, name="window", minimum=2)
-    missing = np.isnan(x) | np.isnan(y)
-    x, y = np.where(missing, np.nan, x), np.where(missing, np.nan, y)
-    mean_x, mean_y = _mean(x, size), _mean(y, size)
-    covariance = _mean(x * y, size) - mean_x * mean_y
-    scale = np.sqrt(_variance(x, mean_x, size) * _variance(y, mean_y, size))
-    out = np.full(x.shape, np.nan)
-    np.divide(covariance, scale, out=out, where=scale > 0)
-    out[(scale == 0) & ~np.isnan(covariance)] = 0.0
-    clipped: FloatArray = np.clip(out, -1.0, 1.0)
-    return clipped
+    first, second = np.ascontiguousarray(x, np.float64), np.ascontiguousarray(y, np.float64)
+    return rolling_correlation_nb(first, second, size)
 
 
 def cri(close: FloatArray, volume: FloatArray, attention: FloatArray, *, window: int) -> FloatArray:

@@ -25,7 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 from harvester.core.types import FloatArray
-from harvester.features._common import check_period, previous_bar, rolling, safe_divide
+from harvester.features._common import (
+    by_column_halves,
+    check_period,
+    previous_bar,
+    rolling,
+    safe_divide,
+)
 from harvester.features._kernels import ewm_nb, rolling_mean_nb, rolling_rank_nb, rolling_std_nb
 from harvester.features.volatility import true_range
 
@@ -122,7 +128,7 @@ def percentile_rank(values: FloatArray, *, window: int) -> FloatArray:
     flat window gives 1.
     """
     size = check_period(window, name="window", minimum=2)
-    return rolling_rank_nb(np.ascontiguousarray(values, np.float64), size)
+    return by_column_halves(lambda part: rolling_rank_nb(part, size), values)
 
 
 def bollinger_middle(close: FloatArray, *, period: int, num_std: float) -> FloatArray:

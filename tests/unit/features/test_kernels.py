@@ -13,6 +13,7 @@ from harvester.features._kernels import (
     directional_movement_nb,
     ewm_nb,
     lagged_sum_nb,
+    rolling_correlation_nb,
     rolling_max_nb,
     rolling_mean_nb,
     rolling_rank_nb,
@@ -24,6 +25,7 @@ from harvester.features._reference import (
     directional_movement_reference,
     ewm_reference,
     lagged_sum_reference,
+    rolling_correlation_reference,
     rolling_max_reference,
     rolling_mean_reference,
     rolling_rank_reference,
@@ -93,6 +95,31 @@ values_with_ties = hnp.arrays(
 def test_rolling_kernels_equal_reference(values: FloatArray, window: int, name: str) -> None:
     kernel, reference = ROLLING[name]
     _assert_same(kernel(values, window), reference(values, window))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    x=st.one_of(values_with_gaps, values_with_ties),
+    seed=st.integers(0, 2**32 - 1),
+    window=st.integers(2, 30),
+)
+def test_rolling_correlation_kernel_equals_reference(x: FloatArray, seed: int, window: int) -> None:
+    # y shares x's gaps plus its own, and is sometimes flat, so every branch is reached.
+    rng = np.random.default_rng(seed)
+    with np.errstate(invalid="ignore"):  # inf - inf in the values with ties
+        noisy = x * rng.normal(size=x.shape) + 2.0 * x
+    y = np.where(rng.random(x.shape) < 0.1, np.nan, noisy)
+    if seed % 4 == 0:
+        y = np.where(np.isnan(y), np.nan, 3.0)
+    _assert_same(rolling_correlation_nb(x, y, window), rolling_correlation_reference(x, y, window))
+
+
+def test_rolling_correlation_kernel_matches_numpy_on_a_random_window() -> None:
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(30, 2)), rng.normal(size=(30, 2))
+    got = rolling_correlation_nb(x, y, 30)[-1]
+    expected = [np.corrcoef(x[:, s], y[:, s])[0, 1] for s in range(2)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
 @settings(max_examples=100, deadline=None)

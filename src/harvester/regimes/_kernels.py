@@ -1,8 +1,10 @@
-"""Numba kernels of the batched diagonal Gaussian HMM (the twin is ``_reference.py``).
+"""Numba kernels of the batched Gaussian HMM, diagonal or full covariance (twin: ``_reference.py``).
 
 Shapes: observations ``x`` are (symbols, time, features); per symbol the parameters are
 ``startprob`` (K,), ``transmat`` (K, K), ``means`` and ``variances`` (K, features). Every
 kernel loops over symbols inside compiled code, so one call trains or filters a universe.
+The ``*_full_nb`` kernels take full covariance matrices (K, features, features) instead of
+variances and share the forward, backward and transition kernels with the diagonal ones.
 
 The forward-backward pass is the *scaled* one (Rabiner): emission densities are divided by
 their per-bar maximum before exponentiation and the forward variables are normalised every
@@ -21,7 +23,14 @@ import numpy as np
 from harvester.core.jit import njit
 from harvester.core.types import BoolArray, FloatArray, IntArray
 
-__all__ = ["filter_nb", "fit_nb", "log_likelihood_nb"]
+__all__ = [
+    "filter_full_nb",
+    "filter_nb",
+    "fit_full_nb",
+    "fit_nb",
+    "log_likelihood_full_nb",
+    "log_likelihood_nb",
+]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 # hmmlearn's floor on a state's posterior mass in the variance denominator.
@@ -300,3 +309,240 @@ def log_likelihood_nb(
 ) -> FloatArray:
     """Log-likelihood per symbol under fixed parameters (the forward pass only)."""
     return filter_nb(x, startprob, transmat, means, variances)[1]
+
+
+# --- Full covariance -------------------------------------------------------------------------
+# ``covariances`` are (K, D, D) per symbol; densities use the lower Cholesky factor L
+# (Sigma = L L^T): log N = -0.5 (D log 2pi + 2 sum log L_dd + |L^-1 (x - mu)|^2).
+
+
+@njit
+def _cholesky_nb(matrix: FloatArray, factor: FloatArray) -> None:
+    """Lower Cholesky factor of a symmetric positive-definite matrix into ``factor``.
+
+    A non-positive pivot (a matrix that is not positive definite) gives NaN entries, hence a
+    NaN log-likelihood, instead of an exception inside compiled code.
+    """
+    n = matrix.shape[0]
+    factor[:, :] = 0.0
+    for j in range(n):
+        pivot = matrix[j, j]
+        for m in range(j):
+            pivot -= factor[j, m] * factor[j, m]
+        root = math.sqrt(pivot) if pivot > 0.0 else math.nan
+        factor[j, j] = root
+        for i in range(j + 1, n):
+            total = matrix[i, j]
+            for m in range(j):
+                total -= factor[i, m] * factor[j, m]
+            factor[i, j] = total / root
+
+
+@njit
+def _emissions_full_nb(
+    x: FloatArray,
+    observed: BoolArray,
+    means: FloatArray,
+    covariances: FloatArray,
+    b: FloatArray,
+    shift: FloatArray,
+) -> None:
+    """As :func:`_emissions_nb` with full covariance matrices (via their Cholesky factors)."""
+    n_times, n_features = x.shape
+    n_states = means.shape[0]
+    factors = np.empty((n_states, n_features, n_features))
+    constant = np.empty(n_states)
+    for k in range(n_states):
+        _cholesky_nb(covariances[k], factors[k])
+        constant[k] = -0.5 * n_features * _LOG_2PI
+        for d in range(n_features):
+            constant[k] -= math.log(factors[k, d, d])
+    solved = np.empty(n_features)
+    log_b = np.empty(n_states)
+    for t in range(n_times):
+        if not observed[t]:
+            b[t, :] = 1.0
+            shift[t] = 0.0
+            continue
+        top = -np.inf
+        for k in range(n_states):
+            total = constant[k]
+            for d in range(n_features):
+                value = x[t, d] - means[k, d]
+                for m in range(d):
+                    value -= factors[k, d, m] * solved[m]
+                solved[d] = value / factors[k, d, d]
+                total -= 0.5 * solved[d] * solved[d]
+            log_b[k] = total
+            top = max(top, total)
+        for k in range(n_states):
+            b[t, k] = math.exp(log_b[k] - top)
+        shift[t] = top
+
+
+@njit
+def _moments_full_nb(
+    x: FloatArray,
+    observed: BoolArray,
+    alpha: FloatArray,
+    beta: FloatArray,
+    mass: FloatArray,
+    first: FloatArray,
+    second: FloatArray,
+) -> None:
+    """Posterior-weighted mass (K,), sum x (K, D) and sum x x^T (K, D, D) over observed rows."""
+    n_times, n_features = x.shape
+    mass[:] = 0.0
+    first[:, :] = 0.0
+    second[:, :, :] = 0.0
+    for t in range(n_times):
+        if not observed[t]:
+            continue
+        for i in range(alpha.shape[1]):
+            gamma = alpha[t, i] * beta[t, i]
+            mass[i] += gamma
+            for d in range(n_features):
+                first[i, d] += gamma * x[t, d]
+                for e in range(n_features):
+                    second[i, d, e] += gamma * x[t, d] * x[t, e]
+
+
+@njit
+def _maximise_full_nb(
+    alpha: FloatArray,
+    beta: FloatArray,
+    trans: FloatArray,
+    moments: tuple[FloatArray, FloatArray, FloatArray],
+    params: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    min_variance: float,
+) -> None:
+    """Full-covariance M-step in place: weighted outer products plus ``min_variance`` * I."""
+    startprob, transmat, means, covariances = params
+    mass, first, second = moments
+    n_states, n_features = means.shape
+    for i in range(n_states):
+        startprob[i] = alpha[0, i] * beta[0, i]
+        row = 0.0
+        for j in range(n_states):
+            row += trans[i, j]
+        if row > 0.0:
+            for j in range(n_states):
+                transmat[i, j] = trans[i, j] / row
+        if mass[i] <= _DEAD_STATE:
+            continue
+        for d in range(n_features):
+            means[i, d] = first[i, d] / mass[i]
+        denominator = max(mass[i], _MIN_DENOMINATOR)
+        for d in range(n_features):
+            for e in range(n_features):
+                spread = (
+                    second[i, d, e]
+                    - first[i, d] * means[i, e]
+                    - means[i, d] * first[i, e]
+                    + means[i, d] * means[i, e] * mass[i]
+                )
+                covariances[i, d, e] = spread / denominator
+            covariances[i, d, d] += min_variance
+    total = startprob.sum()
+    for i in range(n_states):
+        startprob[i] /= total
+
+
+@njit
+def _fit_one_full_nb(
+    x: FloatArray,
+    params: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    n_iter: int,
+    tol: float,
+    min_variance: float,
+) -> tuple[float, int, bool]:
+    """Full-covariance EM for one symbol in place (as :func:`_fit_one_nb`)."""
+    startprob, transmat, means, covariances = params
+    n_times, n_states, n_features = x.shape[0], means.shape[0], x.shape[1]
+    b = np.empty((n_times, n_states))
+    shift = np.empty(n_times)
+    alpha = np.empty((n_times, n_states))
+    beta = np.empty((n_times, n_states))
+    scale = np.empty(n_times)
+    trans = np.empty((n_states, n_states))
+    moments = (
+        np.empty(n_states),
+        np.empty((n_states, n_features)),
+        np.empty((n_states, n_features, n_features)),
+    )
+    observed = _observed_nb(x)
+    previous = -np.inf
+    iterations = 0
+    converged = False
+    while iterations < n_iter and not converged and n_times > 0:
+        _emissions_full_nb(x, observed, means, covariances, b, shift)
+        current = _forward_nb(b, shift, startprob, transmat, alpha, scale)
+        _backward_nb(b, transmat, scale, beta)
+        _transitions_nb(b, transmat, alpha, beta, scale, trans)
+        _moments_full_nb(x, observed, alpha, beta, moments[0], moments[1], moments[2])
+        _maximise_full_nb(alpha, beta, trans, moments, params, min_variance)
+        iterations += 1
+        converged = current - previous < tol
+        previous = current
+    _emissions_full_nb(x, observed, means, covariances, b, shift)
+    final = _forward_nb(b, shift, startprob, transmat, alpha, scale) if n_times > 0 else 0.0
+    return final, iterations, converged
+
+
+@njit
+def fit_full_nb(
+    x: FloatArray,
+    startprob: FloatArray,
+    transmat: FloatArray,
+    means: FloatArray,
+    covariances: FloatArray,
+    n_iter: int,
+    tol: float,
+    min_variance: float,
+) -> tuple[FloatArray, IntArray, BoolArray]:
+    """:func:`fit_nb` with full covariance matrices ``covariances`` (symbols, K, D, D)."""
+    n_symbols = x.shape[0]
+    log_likelihood = np.empty(n_symbols)
+    iterations = np.zeros(n_symbols, dtype=np.int64)
+    converged = np.zeros(n_symbols, dtype=np.bool_)
+    for s in range(n_symbols):
+        params = (startprob[s], transmat[s], means[s], covariances[s])
+        result = _fit_one_full_nb(x[s], params, n_iter, tol, min_variance)
+        log_likelihood[s], iterations[s], converged[s] = result
+    return log_likelihood, iterations, converged
+
+
+@njit
+def filter_full_nb(
+    x: FloatArray,
+    startprob: FloatArray,
+    transmat: FloatArray,
+    means: FloatArray,
+    covariances: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`filter_nb` with full covariance matrices: forward only, causal."""
+    n_symbols, n_times, _ = x.shape
+    n_states = means.shape[1]
+    probabilities = np.empty((n_symbols, n_times, n_states))
+    log_likelihood = np.zeros(n_symbols)
+    b = np.empty((n_times, n_states))
+    shift = np.empty(n_times)
+    scale = np.empty(n_times)
+    for s in range(n_symbols):
+        _emissions_full_nb(x[s], _observed_nb(x[s]), means[s], covariances[s], b, shift)
+        log_likelihood[s] = _forward_nb(
+            b, shift, startprob[s], transmat[s], probabilities[s], scale
+        )
+    return probabilities, log_likelihood
+
+
+@njit
+def log_likelihood_full_nb(
+    x: FloatArray,
+    startprob: FloatArray,
+    transmat: FloatArray,
+    means: FloatArray,
+    covariances: FloatArray,
+) -> FloatArray:
+    """Log-likelihood per symbol under fixed full-covariance parameters (forward pass only)."""
+    return filter_full_nb(x, startprob, transmat, means, covariances)[1]

@@ -2,7 +2,9 @@
 
 It works in log space (log-sum-exp recursions) where the kernels use the scaled recursion,
 so the two agree to rounding, not bit for bit; the tests compare them with a tight tolerance.
-Conventions are the kernels': a row with any NaN feature is missing (log emission 0 for every
+Variances of shape (K, D) per symbol are diagonal, (K, D, D) full covariance matrices (their
+M-step adds ``min_variance`` to the diagonal instead of flooring it). Conventions are the
+kernels': a row with any NaN feature is missing (log emission 0 for every
 state, no contribution to the mean and variance statistics); the M-step is hmmlearn's without
 priors; states with no posterior mass and transition rows with no mass keep their old values.
 """
@@ -28,9 +30,26 @@ def _logsumexp(values: FloatArray, axis: int) -> FloatArray:
 
 
 def _log_emissions(x: FloatArray, means: FloatArray, variances: FloatArray) -> FloatArray:
+    if variances.ndim == 3:
+        return _log_emissions_full(x, means, variances)
     diff = x[:, None, :] - means[None, :, :]
     terms = np.log(2.0 * np.pi) + np.log(variances)[None] + diff**2 / variances[None]
     log_b = -0.5 * terms.sum(axis=2)
+    missing = np.isnan(x.sum(axis=1, keepdims=True))
+    return np.where(missing, 0.0, log_b)
+
+
+def _log_emissions_full(x: FloatArray, means: FloatArray, covariances: FloatArray) -> FloatArray:
+    """Full covariance: ``-0.5 (D log 2pi + log det Sigma + |L^-1 (x - mu)|^2)``."""
+    n_features = x.shape[1]
+    log_b = np.empty((x.shape[0], means.shape[0]))
+    for k in range(means.shape[0]):
+        with np.errstate(invalid="ignore"):
+            factor = np.linalg.cholesky(covariances[k])
+        solved = np.linalg.solve(factor, (x - means[k]).T)
+        log_det = 2.0 * np.log(np.diagonal(factor)).sum()
+        quadratic = (solved**2).sum(axis=0)
+        log_b[:, k] = -0.5 * (n_features * np.log(2.0 * np.pi) + log_det + quadratic)
     missing = np.isnan(x.sum(axis=1, keepdims=True))
     return np.where(missing, 0.0, log_b)
 
@@ -75,7 +94,17 @@ def _em_step(x: FloatArray, params: Params, min_variance: float) -> tuple[Params
     new_means = np.where(alive, weights.T @ values / safe_mass, means)
     spread = weights.T @ (values**2) - 2.0 * new_means * (weights.T @ values) + new_means**2 * mass
     new_variances = np.maximum(spread / np.maximum(mass, 1e-5), min_variance)
-    new_variances = np.where(alive, new_variances, variances)
+    if variances.ndim == 3:
+        second = np.einsum("tk,td,te->kde", weights, values, values)
+        first = weights.T @ values
+        outer = np.einsum("kd,ke->kde", first, new_means)
+        scatter = second - outer - outer.transpose(0, 2, 1)
+        scatter += np.einsum("kd,ke->kde", new_means, new_means) * mass[:, :, None]
+        ridge = min_variance * np.eye(x.shape[1])
+        new_variances = scatter / np.maximum(mass, 1e-5)[:, :, None] + ridge
+        new_variances = np.where(alive[:, :, None], new_variances, variances)
+    else:
+        new_variances = np.where(alive, new_variances, variances)
     new_params = (gamma[0] / gamma[0].sum(), new_transmat, new_means, new_variances)
     return new_params, log_likelihood
 

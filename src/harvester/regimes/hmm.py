@@ -1,10 +1,11 @@
 """Batched Gaussian HMM regimes: one model per symbol, fitted at once, read causally.
 
-:func:`fit_batched` trains an independent diagonal-covariance Gaussian HMM for every symbol of
-a (symbols × time × features) array in one compiled call (Baum-Welch EM, scaled
-forward-backward). States are then sorted by the variance of one feature (by default the
-first, a return), so state 0 is the calmest for every symbol and every refit; with three
-states they are named :data:`REGIME_NAMES` (calm, volatile, panic).
+:func:`fit_batched` trains an independent Gaussian HMM (diagonal covariance by default, full
+covariance with ``covariance_type="full"``) for every symbol of a (symbols × time × features)
+array in one compiled call (Baum-Welch EM, scaled forward-backward). States are then sorted
+by the variance of one feature (by default the first, a return), so state 0 is the calmest
+for every symbol and every refit; with three states they are named :data:`REGIME_NAMES`
+(calm, volatile, panic).
 
 For trading use :func:`filter_probabilities` — ``p(state_t | x_1..t)`` from the forward pass
 only, so the value at ``t`` never depends on a later observation. Smoothed posteriors (which
@@ -12,7 +13,7 @@ condition on the whole sequence, like hmmlearn's ``predict``/``predict_proba``) 
 
 Missing data: a row with any NaN feature is treated as unobserved — its emission term is
 uninformative (the same for every state), the state probabilities just propagate through the
-transition matrix, and it adds nothing to the mean and variance estimates.
+transition matrix, and it adds nothing to the mean and (co)variance estimates.
 
 Examples
 --------
@@ -28,7 +29,7 @@ from __future__ import annotations
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -40,6 +41,7 @@ __all__ = [
     "DEFAULT_PRIORS",
     "REGIME_NAMES",
     "BatchedHMM",
+    "CovarianceType",
     "InitialParams",
     "filter_probabilities",
     "fit_batched",
@@ -48,6 +50,8 @@ __all__ = [
     "most_likely_filtered_state",
 ]
 
+CovarianceType = Literal["diag", "full"]
+_COVARIANCE_TYPES: tuple[str, str] = ("diag", "full")
 REGIME_NAMES: tuple[str, str, str] = ("calm", "volatile", "panic")
 # Harvester II's initial state distribution over (calm, volatile, panic).
 DEFAULT_PRIORS: tuple[float, float, float] = (0.3, 0.4, 0.3)
@@ -68,8 +72,12 @@ class InitialParams(NamedTuple):
         (symbols, K) or (K,) start probabilities.
     transmat : FloatArray
         (symbols, K, K) or (K, K) row-stochastic transition matrices.
-    means, variances : FloatArray
-        (symbols, K, features) or (K, features) emission means and diagonal variances.
+    means : FloatArray
+        (symbols, K, features) or (K, features) emission means.
+    variances : FloatArray
+        Diagonal covariance: (symbols, K, features) or (K, features) variances. Full
+        covariance: (symbols, K, features, features) or (K, features, features) symmetric
+        positive-definite covariance matrices.
     """
 
     startprob: FloatArray
@@ -80,12 +88,13 @@ class InitialParams(NamedTuple):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class BatchedHMM:
-    """One fitted diagonal Gaussian HMM per symbol, states in canonical (volatility) order.
+    """One fitted Gaussian HMM per symbol, states in canonical (volatility) order.
 
     Attributes
     ----------
     startprob, transmat, means, variances : FloatArray
-        Per-symbol parameters, shapes (S, K), (S, K, K), (S, K, D), (S, K, D).
+        Per-symbol parameters, shapes (S, K), (S, K, K), (S, K, D) and (S, K, D) for diagonal
+        covariance or (S, K, D, D) covariance matrices for full covariance.
     log_likelihood : FloatArray
         (S,) log-likelihood of the training data under the fitted parameters.
     iterations : IntArray
@@ -106,6 +115,11 @@ class BatchedHMM:
     def n_states(self) -> int:
         """Number of hidden states K."""
         return int(self.startprob.shape[1])
+
+    @property
+    def covariance_type(self) -> CovarianceType:
+        """``"full"`` when ``variances`` holds (S, K, D, D) matrices, else ``"diag"``."""
+        return "full" if self.variances.ndim == 4 else "diag"
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -165,6 +179,13 @@ def _volatility_bins(x: FloatArray, n_states: int, order_feature: int) -> FloatA
     return weights
 
 
+def _check_covariance_type(covariance_type: str) -> None:
+    if covariance_type not in _COVARIANCE_TYPES:
+        raise DataError(
+            f"HMM covariance_type: expected one of {_COVARIANCE_TYPES}, got {covariance_type!r}"
+        )
+
+
 def initial_params(
     observations: FloatArray,
     *,
@@ -173,6 +194,7 @@ def initial_params(
     priors: tuple[float, ...] | None = None,
     order_feature: int = 0,
     min_variance: float = 1e-10,
+    covariance_type: CovarianceType = "diag",
 ) -> InitialParams:
     """Data-driven starting parameters for every symbol (the default of :func:`fit_batched`).
 
@@ -182,7 +204,11 @@ def initial_params(
     (4/7, 2/7, 1/7 for three: calm is common, panic rare); the bins' means and variances
     start the states, with a seeded jitter of 0.1 standard deviations on the means. The
     transition matrix starts at 0.9 persistence and the start probabilities at ``priors``.
+    With ``covariance_type="full"`` each bin's weighted covariance matrix, plus
+    ``min_variance`` on its diagonal, starts the state (the means and their jitter are the
+    same as for diagonal covariance).
     """
+    _check_covariance_type(covariance_type)
     x = _check_observations(observations)
     weights = _volatility_bins(x, n_states, order_feature)
     values = np.nan_to_num(x)
@@ -191,7 +217,13 @@ def initial_params(
     second = np.einsum("stk,std->skd", weights, values**2) / mass
     variances = np.maximum(second - means**2, min_variance)
     rng = np.random.default_rng(seed)
+    if covariance_type == "full":
+        centred = values[:, :, None, :] - means[:, None, :, :]
+        scatter = np.einsum("stk,stkd,stke->skde", weights, centred, centred)
+        covariances = scatter / mass[:, :, :, None] + min_variance * np.eye(x.shape[2])
     means = means + _MEAN_JITTER * np.sqrt(variances) * rng.standard_normal(means.shape)
+    if covariance_type == "full":
+        variances = covariances
     start = np.asarray(priors, dtype=np.float64) if priors else _default_priors(n_states)
     stay = _INITIAL_PERSISTENCE if n_states > 1 else 1.0
     leave = (1.0 - stay) / max(n_states - 1, 1)
@@ -205,10 +237,13 @@ def initial_params(
     )
 
 
-def _broadcast(init: InitialParams, n_symbols: int, n_features: int) -> InitialParams:
+def _broadcast(
+    init: InitialParams, n_symbols: int, n_features: int, covariance_type: str
+) -> InitialParams:
     startprob = np.asarray(init.startprob, dtype=np.float64)
     n_states = startprob.shape[-1]
-    shapes = ((n_states,), (n_states, n_states), (n_states, n_features), (n_states, n_features))
+    spread = (n_features, n_features) if covariance_type == "full" else (n_features,)
+    shapes = ((n_states,), (n_states, n_states), (n_states, n_features), (n_states, *spread))
     arrays = []
     for name, value, shape in zip(InitialParams._fields, init, shapes, strict=True):
         array = np.asarray(value, dtype=np.float64)
@@ -218,19 +253,34 @@ def _broadcast(init: InitialParams, n_symbols: int, n_features: int) -> InitialP
                 f"got {array.shape}"
             )
         arrays.append(np.ascontiguousarray(np.broadcast_to(array, (n_symbols, *shape))).copy())
+    if covariance_type == "full":
+        covariances = arrays[3]
+        if not np.allclose(covariances, covariances.swapaxes(-1, -2)):
+            raise DataError("HMM initial variances: covariance matrices must be symmetric")
+        try:
+            np.linalg.cholesky(covariances)
+        except np.linalg.LinAlgError as error:
+            raise DataError(
+                "HMM initial variances: covariance matrices must be positive definite"
+            ) from error
     return InitialParams(*arrays)
 
 
 def _canonical_order(params: InitialParams, order_feature: int) -> InitialParams:
     """Sort each symbol's states by ascending variance of ``order_feature``."""
-    order = np.argsort(params.variances[:, :, order_feature], axis=1, kind="stable")
+    full = params.variances.ndim == 4
+    key = params.variances[:, :, order_feature]
+    if full:
+        key = key[:, :, order_feature]
+    order = np.argsort(key, axis=1, kind="stable")
+    spread_order = order[:, :, None, None] if full else order[:, :, None]
     rows_sorted = np.take_along_axis(params.transmat, order[:, :, None], axis=1)
     transmat = np.take_along_axis(rows_sorted, order[:, None, :], axis=2)
     return InitialParams(
         np.take_along_axis(params.startprob, order, axis=1),
         np.ascontiguousarray(transmat),
         np.take_along_axis(params.means, order[:, :, None], axis=1),
-        np.take_along_axis(params.variances, order[:, :, None], axis=1),
+        np.take_along_axis(params.variances, spread_order, axis=1),
     )
 
 
@@ -246,8 +296,9 @@ def fit_batched(
     order_feature: int = 0,
     min_variance: float = 1e-10,
     n_threads: int = 1,
+    covariance_type: CovarianceType = "diag",
 ) -> BatchedHMM:
-    """Fit one diagonal Gaussian HMM per symbol by Baum-Welch EM, all symbols in one call.
+    """Fit one Gaussian HMM per symbol by Baum-Welch EM, all symbols in one call.
 
     Parameters
     ----------
@@ -268,16 +319,22 @@ def fit_batched(
     order_feature
         Feature whose per-state variance orders the states (0: a return).
     min_variance
-        Floor on every variance after each M-step (absolute, in the feature's units squared).
+        Diagonal covariance: floor on every variance after each M-step (absolute, in the
+        feature's units squared). Full covariance: ridge added to the diagonal of every
+        covariance matrix after each M-step (keeps it positive definite).
     n_threads
         Threads sharing the symbols (the compiled kernel releases the GIL); results do not
         depend on it.
+    covariance_type
+        ``"diag"`` (default): one variance per state and feature. ``"full"``: one covariance
+        matrix per state, ``init.variances`` then has shape (K, D, D) or (S, K, D, D).
 
     Returns
     -------
     BatchedHMM
         Parameters with states sorted by ascending variance of ``order_feature``.
     """
+    _check_covariance_type(covariance_type)
     x = _check_observations(observations)
     if init is None:
         init = initial_params(
@@ -287,8 +344,9 @@ def fit_batched(
             priors=priors,
             order_feature=order_feature,
             min_variance=min_variance,
+            covariance_type=covariance_type,
         )
-    start = _broadcast(init, x.shape[0], x.shape[2])
+    start = _broadcast(init, x.shape[0], x.shape[2], covariance_type)
     result = _fit_in_chunks(x, start, (n_iter, tol, min_variance), n_threads=n_threads)
     fitted = _canonical_order(start, order_feature)
     return BatchedHMM(*fitted, *result)
@@ -304,7 +362,8 @@ def _fit_in_chunks(
     def run(chunk: tuple[int, int]) -> tuple[FloatArray, IntArray, BoolArray]:
         low, high = chunk
         startprob, transmat, means, variances = (p[low:high] for p in start)
-        return _kernels.fit_nb(x[low:high], startprob, transmat, means, variances, *settings)
+        kernel = _kernels.fit_full_nb if variances.ndim == 4 else _kernels.fit_nb
+        return kernel(x[low:high], startprob, transmat, means, variances, *settings)
 
     if len(chunks) == 1:
         return run(chunks[0])
@@ -335,7 +394,8 @@ def filter_probabilities(model: BatchedHMM, observations: FloatArray) -> FloatAr
     the period you trade; never use smoothed (forward-backward) posteriors for trading.
     """
     x = _model_arrays(model, observations)
-    return _kernels.filter_nb(x, *model.params)[0]
+    kernel = _kernels.filter_full_nb if model.covariance_type == "full" else _kernels.filter_nb
+    return kernel(x, *model.params)[0]
 
 
 def most_likely_filtered_state(model: BatchedHMM, observations: FloatArray) -> IntArray:
@@ -347,4 +407,6 @@ def most_likely_filtered_state(model: BatchedHMM, observations: FloatArray) -> I
 def log_likelihood(model: BatchedHMM, observations: FloatArray) -> FloatArray:
     """Log-likelihood of each symbol's observations under its model, shape (symbols,)."""
     x = _model_arrays(model, observations)
+    if model.covariance_type == "full":
+        return _kernels.log_likelihood_full_nb(x, *model.params)
     return _kernels.log_likelihood_nb(x, *model.params)

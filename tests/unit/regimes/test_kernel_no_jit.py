@@ -1,4 +1,4 @@
-"""The HMM kernels give the same result as plain Python (``NUMBA_DISABLE_JIT=1``).
+"""The HMM kernels, diagonal and full, equal plain Python (``NUMBA_DISABLE_JIT=1``).
 
 The subprocess runs the kernels' own source uncompiled (how a coverage job measures their
 bodies) on a fixed seeded case with missing rows; fit, filter and log-likelihood must match
@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from harvester.core.types import FloatArray
 from harvester.regimes import _kernels
-from harvester.regimes.hmm import initial_params
+from harvester.regimes.hmm import CovarianceType, initial_params
 
 SCRIPT = """
 import sys
@@ -28,40 +29,54 @@ from harvester.regimes import _kernels
 
 assert numba.config.DISABLE_JIT
 assert not hasattr(_kernels.fit_nb, "signatures"), "the kernel was compiled"
+full = sys.argv[3] == "full"
+fit_nb = _kernels.fit_full_nb if full else _kernels.fit_nb
+filter_nb = _kernels.filter_full_nb if full else _kernels.filter_nb
+score_nb = _kernels.log_likelihood_full_nb if full else _kernels.log_likelihood_nb
 with np.load(sys.argv[1]) as case:
     x, params = case["x"], [case[f"p{k}"].copy() for k in range(4)]
-fit = _kernels.fit_nb(x, *params, 15, -np.inf, 1e-10)
-probabilities, filtered_ll = _kernels.filter_nb(x, *params)
-score = _kernels.log_likelihood_nb(x, *params)
+fit = fit_nb(x, *params, 15, -np.inf, 1e-10)
+probabilities, filtered_ll = filter_nb(x, *params)
+score = score_nb(x, *params)
 np.savez(sys.argv[2], *fit, *params, probabilities, filtered_ll, score)
 """
 
 
-def seeded_case() -> tuple[FloatArray, list[FloatArray]]:
+def seeded_case(covariance_type: CovarianceType) -> tuple[FloatArray, list[FloatArray]]:
     rng = np.random.default_rng(5)
     scale = np.repeat([0.01, 0.03, 0.07], 80)[None, :, None]
     x = rng.normal(0.0, 1.0, (3, 240, 2)) * scale
     x[1, 100:104, 0] = np.nan
-    return x, [np.array(p) for p in initial_params(x, seed=2)]
+    start = initial_params(x, seed=2, covariance_type=covariance_type)
+    return x, [np.array(p) for p in start]
 
 
-def compiled(x: FloatArray, params: list[FloatArray]) -> list[np.ndarray[Any, Any]]:
+def compiled(
+    x: FloatArray, params: list[FloatArray], covariance_type: CovarianceType
+) -> list[np.ndarray[Any, Any]]:
+    full = covariance_type == "full"
+    fit_nb = _kernels.fit_full_nb if full else _kernels.fit_nb
+    filter_nb = _kernels.filter_full_nb if full else _kernels.filter_nb
+    score_nb = _kernels.log_likelihood_full_nb if full else _kernels.log_likelihood_nb
     startprob, transmat, means, variances = (p.copy() for p in params)
     fitted = (startprob, transmat, means, variances)
-    fit = _kernels.fit_nb(x, *fitted, 15, -np.inf, 1e-10)
-    probabilities, filtered_ll = _kernels.filter_nb(x, *fitted)
-    score = _kernels.log_likelihood_nb(x, *fitted)
+    fit = fit_nb(x, *fitted, 15, -np.inf, 1e-10)
+    probabilities, filtered_ll = filter_nb(x, *fitted)
+    score = score_nb(x, *fitted)
     return [*fit, *fitted, probabilities, filtered_ll, score]
 
 
-def test_hmm_kernels_without_jit_equal_compiled_kernels(tmp_path: Path) -> None:
-    x, params = seeded_case()
-    expected = compiled(x, params)
+@pytest.mark.parametrize("covariance_type", ["diag", "full"])
+def test_hmm_kernels_without_jit_equal_compiled_kernels(
+    tmp_path: Path, covariance_type: CovarianceType
+) -> None:
+    x, params = seeded_case(covariance_type)
+    expected = compiled(x, params, covariance_type)
     case_path, out_path = tmp_path / "case.npz", tmp_path / "out.npz"
     np.savez(case_path, x=x, p0=params[0], p1=params[1], p2=params[2], p3=params[3])
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(case_path), str(out_path)],
+        [sys.executable, "-c", SCRIPT, str(case_path), str(out_path), covariance_type],
         env=env,
         check=True,
         timeout=300,

@@ -24,6 +24,7 @@ __all__ = [
     "rolling_mean_nb",
     "rolling_rank_nb",
     "rolling_std_nb",
+    "rolling_zscore_nb",
     "trap_confirmation_nb",
     "wilder_sum_nb",
 ]
@@ -203,6 +204,44 @@ def rolling_std_nb(values: FloatArray, window: int) -> FloatArray:
         for s in range(n_symbols):
             if missing[s] == 0:
                 out[t, s] = np.sqrt(squares[s] / window)
+    return out
+
+
+@njit
+def rolling_zscore_nb(values: FloatArray, window: int) -> FloatArray:
+    """``(value − mean) / std`` over the last ``window`` values (population std); 0 on a flat
+    window, NaN as in :func:`rolling_max_nb`.
+
+    One pass per window over the offsets ``d = v − current``: the z-score is
+    ``−mean(d) / sqrt(mean(d²) − mean(d)²)``. Measured from the current value, a flat window
+    has every offset exactly 0 (so z = 0), and since no value of a window lies more than
+    ``sqrt(window − 1)`` standard deviations from its mean, the subtraction loses at most
+    a few digits. Offsets below about 1e-154 square to subnormals and lose precision.
+    """
+    n_times, n_symbols = values.shape
+    out = np.full((n_times, n_symbols), np.nan)
+    missing = np.zeros(n_symbols, dtype=np.int64)
+    total = np.empty(n_symbols)
+    squares = np.empty(n_symbols)
+    for t in range(n_times):
+        _count_missing_nb(values, t, window, missing)
+        if t < window - 1:
+            continue
+        current = values[t]
+        total[:] = 0.0
+        squares[:] = 0.0
+        for j in range(t - window + 1, t + 1):
+            row = values[j]
+            for s in range(n_symbols):
+                offset = row[s] - current[s]
+                total[s] += offset
+                squares[s] += offset * offset
+        for s in range(n_symbols):
+            if missing[s] != 0:
+                continue
+            shift = total[s] / window
+            variance = squares[s] / window - shift * shift
+            out[t, s] = -shift / np.sqrt(variance) if variance > 0.0 else 0.0
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 
 import numpy as np
 
@@ -24,6 +25,7 @@ __all__ = [
     "rolling_mean_reference",
     "rolling_rank_reference",
     "rolling_std_reference",
+    "rolling_zscore_reference",
     "trap_confirmation_reference",
     "wilder_sum_reference",
 ]
@@ -115,6 +117,22 @@ def rolling_std_reference(values: FloatArray, window: int) -> FloatArray:
         return math.sqrt(math.fsum((v - mean) ** 2 for v in recent) / window)
 
     return _per_window(values, window, deviation)
+
+
+def rolling_zscore_reference(values: FloatArray, window: int) -> FloatArray:
+    """``(current − mean) / std`` in exact rational arithmetic, 0 on a flat window; see
+    :func:`_kernels.rolling_zscore_nb`.
+    """
+
+    def zscore(recent: list[float], current: float) -> float:
+        exact = [Fraction(v) for v in recent]
+        mean = sum(exact, Fraction(0)) / window
+        variance = sum(((v - mean) ** 2 for v in exact), Fraction(0)) / window
+        if variance == 0:
+            return 0.0
+        return float(Fraction(current) - mean) / math.sqrt(float(variance))
+
+    return _per_window(values, window, zscore)
 
 
 def rolling_correlation_reference(x: FloatArray, y: FloatArray, window: int) -> FloatArray:

@@ -25,7 +25,7 @@ import numpy as np
 from harvester.core.types import FloatArray
 from harvester.features._common import check_period, previous_bar
 from harvester.features._kernels import rolling_correlation_nb
-from harvester.features.attention import abnormal_attention
+from harvester.features.attention import abnormal, abnormal_attention
 from harvester.features.technical import returns, zscore
 from harvester.features.volatility import realized_volatility
 
@@ -40,6 +40,14 @@ def rolling_correlation(x: FloatArray, y: FloatArray, *, window: int) -> FloatAr
     size = check_period(window, name="window", minimum=2)
     first, second = np.ascontiguousarray(x, np.float64), np.ascontiguousarray(y, np.float64)
     return rolling_correlation_nb(first, second, size)
+
+
+def _crowd(attention: FloatArray, volume: FloatArray, period: int) -> FloatArray:
+    # Abnormal attention; a panel without any attention skips the all-NaN half of the work
+    # (abnormal_attention would fall back to abnormal volume at every bar anyway).
+    if np.isnan(attention).all():
+        return abnormal(volume, period=period)
+    return abnormal_attention(attention, volume, period=period)
 
 
 def cri(close: FloatArray, volume: FloatArray, attention: FloatArray, *, window: int) -> FloatArray:
@@ -60,7 +68,7 @@ def cri(close: FloatArray, volume: FloatArray, attention: FloatArray, *, window:
         Values in [−1, 1]; the first at bar ``2 * window − 1``.
     """
     size = check_period(window, name="window", minimum=2)
-    crowd = abnormal_attention(attention, volume, period=size)
+    crowd = _crowd(attention, volume, size)
     return rolling_correlation(np.abs(returns(close)), crowd - previous_bar(crowd), window=size)
 
 
@@ -92,7 +100,7 @@ def panic_score(
     """
     size = check_period(period, name="period", minimum=2)
     volatility = realized_volatility(close, period=vol_period, periods_per_year=252)
-    crowd = abnormal_attention(attention, volume, period=size)
+    crowd = _crowd(attention, volume, size)
     return (
         volatility_weight * zscore(volatility, period=size)
         + volume_weight * zscore(volume, period=size)

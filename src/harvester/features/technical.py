@@ -32,7 +32,7 @@ from harvester.features._common import (
     rolling,
     safe_divide,
 )
-from harvester.features._kernels import ewm_nb, rolling_mean_nb, rolling_rank_nb, rolling_std_nb
+from harvester.features._kernels import ewm_nb, rolling_rank_nb, rolling_zscore_nb
 from harvester.features.volatility import true_range
 
 __all__ = [
@@ -116,9 +116,7 @@ def ma_slope(close: FloatArray, *, period: int, lag: int) -> FloatArray:
 def zscore(values: FloatArray, *, period: int) -> FloatArray:
     """Return ``(value - mean) / std`` over ``period`` bars (population std; 0 if flat)."""
     window = check_period(period, name="period", minimum=2)
-    contiguous = np.ascontiguousarray(values, np.float64)
-    mean = rolling_mean_nb(contiguous, window)
-    return safe_divide(values - mean, rolling_std_nb(contiguous, window), fill=0.0)
+    return by_column_halves(lambda part: rolling_zscore_nb(part, window), values)
 
 
 def percentile_rank(values: FloatArray, *, window: int) -> FloatArray:

@@ -18,6 +18,7 @@ from harvester.features._kernels import (
     rolling_mean_nb,
     rolling_rank_nb,
     rolling_std_nb,
+    rolling_zscore_nb,
     trap_confirmation_nb,
     wilder_sum_nb,
 )
@@ -30,6 +31,7 @@ from harvester.features._reference import (
     rolling_mean_reference,
     rolling_rank_reference,
     rolling_std_reference,
+    rolling_zscore_reference,
     trap_confirmation_reference,
     wilder_sum_reference,
 )
@@ -95,6 +97,45 @@ values_with_ties = hnp.arrays(
 def test_rolling_kernels_equal_reference(values: FloatArray, window: int, name: str) -> None:
     kernel, reference = ROLLING[name]
     _assert_same(kernel(values, window), reference(values, window))
+
+
+# Values a few ulps apart around 1e6 (nearly flat windows far from zero), and values whose
+# tiny magnitudes (below 1e-100, whose squares underflow) are replaced by 0: the z-score is
+# scale-free, so the kernel must match the exact twin there too.
+_ULP_AT_1E6 = 2.0**-33
+values_near_flat = hnp.arrays(
+    np.float64,
+    st.tuples(st.integers(0, 40), st.integers(0, 4)),
+    elements=st.one_of(st.integers(-3, 3).map(lambda k: 1e6 + k * _ULP_AT_1E6), st.just(np.nan)),
+)
+values_without_tiny = values_with_gaps.map(
+    lambda values: np.where(np.abs(values) < 1e-100, 0.0, values)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.one_of(values_without_tiny, values_with_ties, values_near_flat),
+    window=st.integers(2, 50),
+)
+def test_rolling_zscore_kernel_equals_exact_reference(values: FloatArray, window: int) -> None:
+    _assert_same(rolling_zscore_nb(values, window), rolling_zscore_reference(values, window))
+
+
+def test_rolling_zscore_edge_cases_empty_one_row_and_window_longer_than_data() -> None:
+    for shape in [(0, 3), (1, 2), (5, 0), (7, 3)]:
+        values = np.arange(float(np.prod(shape))).reshape(shape) ** 2
+        for window in (2, 3, 30):
+            _assert_same(
+                rolling_zscore_nb(values, window), rolling_zscore_reference(values, window)
+            )
+
+
+def test_rolling_zscore_is_zero_on_a_flat_window_and_nan_around_missing_values() -> None:
+    values = np.array([[0.1], [0.1], [0.1], [np.inf], [1.0], [2.0], [3.0], [np.nan], [4.0]])
+    got = rolling_zscore_nb(values, 3)[:, 0]
+    expected = [np.nan, np.nan, 0.0, np.nan, np.nan, np.nan, np.sqrt(1.5), np.nan, np.nan]
+    np.testing.assert_allclose(got, expected, rtol=1e-15)
 
 
 @settings(max_examples=100, deadline=None)

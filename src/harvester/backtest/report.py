@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from harvester.core.errors import DataError
 from harvester.core.paths import atomic_path
 
 __all__ = [
-    "EQUITY_COLUMNS",
     "TRADES_SHOWN",
     "TRADE_COLUMNS",
     "monthly_returns",
@@ -33,11 +33,11 @@ __all__ = [
     "write_html_report",
 ]
 
-EQUITY_COLUMNS = ("equity", "cash", "exposure")
+_EQUITY_COLUMNS = ("equity", "exposure")
 TRADES_SHOWN = 200
 
 _MISSING = "–"
-_PERCENT_KEYS = frozenset({"cagr", "exposure", "win_rate", "loss_rate"})
+_PERCENT_KEYS = frozenset({"cagr", "exposure", "best_period", "worst_period"})
 _PERCENT_SUFFIXES = ("return", "drawdown", "volatility", "_rate", "_exposure")
 _ACRONYMS = {"cagr": "CAGR", "mfe": "MFE", "mae": "MAE", "pnl": "PnL", "var": "VaR"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -46,17 +46,12 @@ _WIDTH_INCHES = 8.0
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
-h1 { margin-bottom: 0.2em; }
-.period { color: #555; margin-top: 0; }
+h1 { margin-bottom: 0.2em; } .period, .note { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; }
-th { background: #f4f4f4; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; } th { background: #f4f4f4; }
 td:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
-.positive { color: #1a7f37; }
-.negative { color: #c62828; }
-.warnings li { color: #8a5a00; }
-img { max-width: 100%; display: block; margin: 0.5em 0; }
-.note { color: #555; font-style: italic; }
+.positive { color: #1a7f37; } .negative { color: #c62828; } .warnings li { color: #8a5a00; }
+img { max-width: 100%; display: block; margin: 0.5em 0; } .note { font-style: italic; }
 """
 
 Cell: TypeAlias = str | tuple[str, str]
@@ -111,15 +106,15 @@ def render_html_report(
     title : str
         Heading of the page and of the browser tab.
     equity : pandas.DataFrame
-        Indexed by date, with columns ``equity``, ``cash`` and ``exposure`` (gross position
-        value over equity).
+        Indexed by date, with columns ``equity`` and ``exposure`` (gross position value over
+        equity); other columns, such as ``cash``, are ignored.
     trades : pandas.DataFrame
-        One row per closed trade with the columns in ``TRADE_COLUMNS``; may be empty. Only
-        the first ``TRADES_SHOWN`` trades are listed.
+        One row per closed trade with the columns in ``TRADE_COLUMNS`` (others are ignored);
+        may be empty. The first ``TRADES_SHOWN`` are listed.
     metrics : Mapping[str, float]
-        Flat snake_case metrics. Return-like keys are shown as percentages, counts
-        (``number_of_*``, ``*_count``) as integers, the rest with two decimals; NaN is
-        shown as "–" and infinity as "∞".
+        Flat snake_case metrics: return-like keys as percentages, counts (``number_of_*``,
+        ``*_count``, ``*_bars``, ``*_days``) as integers, the rest with two decimals; NaN
+        as "–", infinity as "∞".
     config_summary : Mapping[str, str] or None
         Configuration settings worth showing beside the results.
     warnings : Sequence[str]
@@ -133,19 +128,20 @@ def render_html_report(
     Raises
     ------
     DataError
-        If ``equity`` is empty, lacks a column or has an index that is not made of dates,
-        or if non-empty ``trades`` lacks a column.
+        If ``equity`` is empty, lacks a column or is not indexed by dates, or if non-empty
+        ``trades`` lacks a column.
     """
     curve = _validated_equity(equity)
-    closed = _validated_trades(trades)
+    if not trades.empty:
+        _require_columns(trades, TRADE_COLUMNS, "trades table")
     sections = [
         _warnings_html(warnings),
         _section("Metrics", _metrics_html(metrics)),
         _section("Equity", _png_img(_equity_figure(curve), "Equity curve and exposure")),
         _section("Drawdown", _png_img(_drawdown_figure(curve), "Drawdown from the peak")),
         _section("Monthly returns", _monthly_html(monthly_returns(curve["equity"]))),
-        _exit_reasons_html(closed),
-        _section("Trades", _trades_html(closed)),
+        "" if trades.empty else _section("Exit reasons", _exit_reason_img(trades)),
+        _section("Trades", _trades_html(trades)),
         _config_html(config_summary),
     ]
     body = _header_html(title, curve) + "".join(sections)
@@ -162,11 +158,10 @@ def write_html_report(
     config_summary: Mapping[str, str] | None = None,
     warnings: Sequence[str] = (),
 ) -> Path:
-    """Render the report and write it to ``path`` atomically; return ``path``.
+    """Render the report (see `render_html_report`) and write it to ``path`` atomically.
 
-    The page is rendered completely before anything touches the disk, so a failed render
-    leaves no file (not even a temporary one) and an existing report is never half-replaced.
-    See `render_html_report` for the parameters and the errors raised.
+    The page is rendered before anything touches the disk: a failed render leaves no file,
+    not even a temporary one, and an existing report is never half-replaced. Return ``path``.
     """
     document = render_html_report(
         title=title,
@@ -186,32 +181,25 @@ def _naive_dates(index: pd.Index) -> pd.DatetimeIndex:
     return dates if dates.tz is None else dates.tz_localize(None)
 
 
-def _validated_equity(equity: pd.DataFrame) -> pd.DataFrame:
-    missing = [column for column in EQUITY_COLUMNS if column not in equity.columns]
+def _require_columns(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise DataError(
-            f"equity curve lacks columns {missing}; expected {list(EQUITY_COLUMNS)} indexed by "
-            "date; pass the backtest's equity frame"
+            f"{name} lacks columns {missing}; expected {list(columns)}; pass the backtest's {name}"
         )
+
+
+def _validated_equity(equity: pd.DataFrame) -> pd.DataFrame:
+    _require_columns(equity, _EQUITY_COLUMNS, "equity curve")
     if equity.empty:
         raise DataError("equity curve has no rows; expected at least one dated row")
     try:
+        if pd.api.types.is_numeric_dtype(equity.index):
+            raise TypeError(f"found {equity.index.dtype} values")
         dates = _naive_dates(equity.index)
+        return equity.loc[:, list(_EQUITY_COLUMNS)].astype(float).set_axis(dates).sort_index()
     except (TypeError, ValueError) as e:
-        raise DataError(f"equity curve index is not made of dates ({e}); index it by date") from e
-    return equity.loc[:, list(EQUITY_COLUMNS)].astype(float).set_axis(dates).sort_index()
-
-
-def _validated_trades(trades: pd.DataFrame) -> pd.DataFrame:
-    if trades.empty:
-        return pd.DataFrame(columns=list(TRADE_COLUMNS))
-    missing = [column for column in TRADE_COLUMNS if column not in trades.columns]
-    if missing:
-        raise DataError(
-            f"trades table lacks columns {missing}; expected {list(TRADE_COLUMNS)}; "
-            "pass the backtest's trades frame"
-        )
-    return trades
+        raise DataError(f"equity curve is not numbers indexed by dates ({e}); fix its index") from e
 
 
 def _format_number(value: float, spec: str) -> str:
@@ -225,12 +213,12 @@ def _format_number(value: float, spec: str) -> str:
 def _format_metric(key: str, value: float) -> str:
     if key in _PERCENT_KEYS or key.endswith(_PERCENT_SUFFIXES):
         return _format_number(value, ".2%")
-    if key.startswith("number_of_") or key.endswith("_count"):
+    if key.startswith("number_of_") or key.endswith(("_count", "_bars", "_days")):
         return _format_number(value, ",.0f")
     return _format_number(value, ",.2f")
 
 
-def _metric_label(key: str) -> str:
+def _label(key: str) -> str:
     words = [_ACRONYMS.get(word, word) for word in key.split("_")]
     return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
 
@@ -271,8 +259,8 @@ def _percent(value: Any) -> str:
 _TRADE_FORMATTERS: dict[str, Callable[[Any], str]] = {
     "symbol": _text, "side": _text, "qty": _quantity, "entry_time": _time,
     "entry_price": _decimal, "exit_time": _time, "exit_price": _decimal, "fees": _decimal,
-    "pnl": _decimal, "return": _percent, "exit_reason": _text, "mfe": _decimal,
-    "mae": _decimal, "bars_held": _quantity,
+    "pnl": _decimal, "return": _percent, "exit_reason": _text, "mfe": _percent,
+    "mae": _percent, "bars_held": _quantity,
 }  # fmt: skip
 TRADE_COLUMNS = tuple(_TRADE_FORMATTERS)
 
@@ -308,10 +296,8 @@ def _note(text: str) -> str:
 
 def _header_html(title: str, equity: pd.DataFrame) -> str:
     first, last = equity.index[0], equity.index[-1]
-    days = (last - first).days
-    period = (
-        f"{first:%Y-%m-%d} to {last:%Y-%m-%d} · {len(equity):,} bars over {days:,} calendar days"
-    )
+    bars = f"{len(equity):,} bar{'' if len(equity) == 1 else 's'}"
+    period = f"{first:%Y-%m-%d} to {last:%Y-%m-%d} · {bars} over {(last - first).days:,} days"
     return f'<header>\n<h1>{html.escape(title)}</h1>\n<p class="period">{period}</p>\n</header>\n'
 
 
@@ -325,7 +311,7 @@ def _warnings_html(warnings: Sequence[str]) -> str:
 def _metrics_html(metrics: Mapping[str, float]) -> str:
     if not metrics:
         return _note("No metrics were computed.")
-    rows = [[_metric_label(key), _format_metric(key, value)] for key, value in metrics.items()]
+    rows = [[_label(key), _format_metric(key, value)] for key, value in metrics.items()]
     return _table_html(["Metric", "Value"], rows)
 
 
@@ -349,7 +335,7 @@ def _trades_html(trades: pd.DataFrame) -> str:
     shown = trades.loc[:, list(TRADE_COLUMNS)].head(TRADES_SHOWN).to_numpy(dtype=object)
     formatters = [_TRADE_FORMATTERS[column] for column in TRADE_COLUMNS]
     rows = [[fmt(value) for fmt, value in zip(formatters, row, strict=True)] for row in shown]
-    table = _table_html(TRADE_COLUMNS, rows)
+    table = _table_html([_label(column) for column in TRADE_COLUMNS], rows)
     hidden = len(trades) - len(shown)
     if hidden > 0:
         table += _note(
@@ -357,13 +343,6 @@ def _trades_html(trades: pd.DataFrame) -> str:
             f"{hidden:,} more are not listed."
         )
     return table
-
-
-def _exit_reasons_html(trades: pd.DataFrame) -> str:
-    if trades.empty:
-        return ""
-    image = _png_img(_exit_reason_figure(trades), "Number of trades by exit reason")
-    return _section("Exit reasons", image)
 
 
 def _config_html(config_summary: Mapping[str, str] | None) -> str:
@@ -393,10 +372,8 @@ def _equity_figure(equity: pd.DataFrame) -> Figure:
     top = figure.add_subplot(grid[0])
     bottom = figure.add_subplot(grid[1], sharex=top)
     dates = equity.index.to_numpy()
-    top.plot(dates, equity["equity"].to_numpy(), color="#1f4e79", label="Equity")
-    top.plot(dates, equity["cash"].to_numpy(), color="#999999", linewidth=0.8, label="Cash")
-    top.legend(loc="upper left")
-    top.set_ylabel("Value")
+    top.plot(dates, equity["equity"].to_numpy(), color="#1f4e79")
+    top.set_ylabel("Equity")
     bottom.fill_between(dates, equity["exposure"].to_numpy() * 100.0, color="#6a8caf")
     bottom.set_ylabel("Exposure %")
     for axes in (top, bottom):
@@ -426,14 +403,16 @@ def _monthly_figure(table: pd.DataFrame) -> Figure:
     axes.imshow(masked, cmap="RdYlGn", vmin=-limit, vmax=limit, aspect="auto")
     for (row, column), value in np.ndenumerate(values):
         if math.isfinite(value):
-            axes.text(column, row, f"{value:.1f}", ha="center", va="center", fontsize=7)
+            # Adding zero turns a rounded "-0.0" into "0.0".
+            label = f"{round(value, 1) + 0.0:.1f}"
+            axes.text(column, row, label, ha="center", va="center", fontsize=7)
     axes.set_xticks(range(12), _MONTHS)
     axes.set_yticks(range(len(table)), [str(year) for year in table.index])
     axes.set_title("Monthly returns (%)", fontsize=10)
     return figure
 
 
-def _exit_reason_figure(trades: pd.DataFrame) -> Figure:
+def _exit_reason_img(trades: pd.DataFrame) -> str:
     reasons = trades["exit_reason"].map(_text)
     counts = reasons.value_counts().sort_values()
     # A "$" would switch matplotlib into math-text parsing of the label.
@@ -441,6 +420,7 @@ def _exit_reason_figure(trades: pd.DataFrame) -> Figure:
     figure = _figure(1.0 + 0.3 * len(counts))
     axes = figure.add_subplot()
     axes.barh(labels, counts.to_numpy(), color="#6a8caf")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("Trades")
     axes.grid(axis="x", alpha=0.3)
-    return figure
+    return _png_img(figure, "Number of trades by exit reason")

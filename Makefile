@@ -44,6 +44,9 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_panel_load.py
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_features.py --set all
+	$(BIN)/python bench/bench_hmm.py
+	$(BIN)/python bench/bench_sentiment.py
 
 ## Rebuild the bundled sample and reference lists from ../shared/data.
 sample: $(STAMP)

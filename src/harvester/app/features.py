@@ -29,11 +29,8 @@ def feature_frame(
         "date": np.repeat(panel.index.to_numpy(), n_symbols)[has_bar],
         "symbol": np.tile(np.array(panel.symbols, dtype=object), n_times)[has_bar],
     }
-    for done, name in enumerate(names, start=1):
-        values = FEATURES.compute(panel, name)
+    for name, values in FEATURES.compute_many(panel, names, progress=progress).items():
         columns[FEATURES.column_name(name, {})] = values.reshape(-1)[has_bar]
-        if progress is not None:
-            progress(done, len(names))
     return pd.DataFrame(columns)
 
 

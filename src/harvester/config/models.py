@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -23,6 +23,7 @@ __all__ = [
     "MonitoringConfig",
     "PanicScoreWeights",
     "ProviderConfig",
+    "RegimeConfig",
     "RiskManagementConfig",
     "RiskParams",
     "SanityConfig",
@@ -140,7 +141,13 @@ class ComposerConfig(Section):
 
 
 class BayesianConfig(Section):
-    """HMM conviction (Harvester II ``bayesian``)."""
+    """HMM conviction (Harvester II ``bayesian``) and its fallback chain HMM → rules → default.
+
+    ``n_init``: EM restarts per symbol (the best log-likelihood wins). ``stressed_states``:
+    HMM states whose filtered probabilities make the conviction (default: the last state,
+    panic). ``rule_conviction_window``: bars over which the rule level counts volatile
+    labels. ``fallback_conviction``: the conviction when neither HMM nor rules apply.
+    """
 
     enabled: bool = True
     n_states: int = Field(3, ge=2, le=6)
@@ -149,6 +156,25 @@ class BayesianConfig(Section):
     covariance_type: Literal["full", "diag", "spherical", "tied"] = "full"
     training_samples: int = Field(1000, ge=10)
     inference_timeout: float = Field(2.0, gt=0.0)
+    n_init: int = Field(1, ge=1)
+    stressed_states: tuple[int, ...] = (2,)
+    rule_conviction_window: int = Field(20, ge=1)
+    fallback_conviction: float = Field(0.5, ge=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_stressed_state(cls, data: Any) -> Any:
+        """Without ``stressed_states``, stress is the last state of ``n_states``."""
+        if isinstance(data, dict) and "stressed_states" not in data:
+            n_states = data.get("n_states", 3)
+            if isinstance(n_states, bool):
+                return data
+            try:
+                last = int(n_states) - 1
+            except (TypeError, ValueError):
+                return data  # the field validator reports the bad n_states
+            return {**data, "stressed_states": (last,)}
+        return data
 
     @model_validator(mode="after")
     def _priors_match_states(self) -> BayesianConfig:
@@ -158,7 +184,35 @@ class BayesianConfig(Section):
             )
         if abs(sum(self.priors) - 1.0) > 1e-6:
             raise ValueError(f"priors must sum to 1, they sum to {sum(self.priors):.6g}")
+        if not self.stressed_states:
+            raise ValueError("stressed_states must name at least one state")
+        outside = [k for k in self.stressed_states if not 0 <= k < self.n_states]
+        if outside or len(set(self.stressed_states)) != len(self.stressed_states):
+            raise ValueError(
+                f"stressed_states {self.stressed_states} must be distinct states in "
+                f"0..{self.n_states - 1} (n_states is {self.n_states})"
+            )
         return self
+
+
+class RegimeConfig(Section):
+    """Composer's rule regimes and the SPY 200-day market filter (``regimes.rules``).
+
+    A bar is a trend when ``|trend_strength|`` over ``trend_window`` bars exceeds
+    ``trend_threshold``, chop when the choppiness index over ``chop_window`` bars exceeds
+    ``chop_threshold``, volatile when realised volatility over ``vol_window`` bars is above
+    its ``vol_quantile`` quantile over ``vol_rank_window`` bars. ``market_filter_period``:
+    the moving average of the market filter.
+    """
+
+    trend_window: int = Field(20, ge=2)
+    trend_threshold: float = Field(2.0, gt=0.0)
+    chop_window: int = Field(14, ge=2)
+    chop_threshold: float = Field(61.8, gt=0.0, lt=100.0)
+    vol_window: int = Field(20, ge=2)
+    vol_rank_window: int = Field(252, ge=2)
+    vol_quantile: float = Field(0.8, gt=0.0, lt=1.0)
+    market_filter_period: int = Field(200, ge=1)
 
 
 class SanityConfig(Section):
@@ -221,6 +275,7 @@ class HarvesterConfig(Section):
     execution: ExecutionConfig = ExecutionConfig()
     composer: ComposerConfig = ComposerConfig()
     bayesian: BayesianConfig = BayesianConfig()
+    regimes: RegimeConfig = RegimeConfig()
     data: DataConfig = DataConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     logging: LoggingConfig = LoggingConfig()

@@ -25,7 +25,9 @@ __all__ = [
     "rolling_rank_nb",
     "rolling_std_nb",
     "rolling_zscore_nb",
+    "safe_divide_nb",
     "trap_confirmation_nb",
+    "where_traded_nb",
     "wilder_sum_nb",
 ]
 
@@ -58,6 +60,34 @@ def ewm_nb(values: FloatArray, alpha: float, seed_count: int, skip: int) -> Floa
             else:
                 state[s] += alpha * (value - state[s])
             out[t, s] = state[s]
+    return out
+
+
+@njit
+def safe_divide_nb(numerator: FloatArray, denominator: FloatArray, fill: float) -> FloatArray:
+    """``numerator / denominator`` of two (time × symbols) arrays in one pass: ``fill`` where
+    the denominator is 0 and the numerator is known, NaN where either is NaN.
+    """
+    n_times, n_symbols = numerator.shape
+    out = np.empty((n_times, n_symbols))
+    for t in range(n_times):
+        for s in range(n_symbols):
+            top, bottom = numerator[t, s], denominator[t, s]
+            if bottom != 0.0:
+                out[t, s] = top / bottom
+            else:
+                out[t, s] = np.nan if np.isnan(top) else fill
+    return out
+
+
+@njit
+def where_traded_nb(series: FloatArray, close: FloatArray) -> FloatArray:
+    """A market-wide ``series`` (time,) repeated for every symbol, NaN where it has no close."""
+    n_times, n_symbols = close.shape
+    out = np.empty((n_times, n_symbols))
+    for t in range(n_times):
+        for s in range(n_symbols):
+            out[t, s] = np.nan if np.isnan(close[t, s]) else series[t]
     return out
 
 

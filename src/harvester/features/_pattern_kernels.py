@@ -7,12 +7,12 @@ the bar that confirms the pattern, 0.0 elsewhere and NaN where its window holds 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from harvester.core.jit import njit
 from harvester.core.types import FloatArray
 
 
-@njit(cache=True)
+@njit
 def _last_nan(col: FloatArray) -> np.ndarray:
     # last[t]: the latest bar ≤ t with a NaN close (−1 if none), so a window check is O(1).
     last = np.empty(col.shape[0], dtype=np.int64)
@@ -24,7 +24,7 @@ def _last_nan(col: FloatArray) -> np.ndarray:
     return last
 
 
-@njit(cache=True)
+@njit
 def _argext(col: FloatArray, start: int, stop: int, sign: float) -> int:
     best = start
     for i in range(start + 1, stop):
@@ -33,13 +33,13 @@ def _argext(col: FloatArray, start: int, stop: int, sign: float) -> int:
     return best
 
 
-@njit(cache=True)
+@njit
 def _ext(col: FloatArray, start: int, stop: int, sign: float) -> float:
     value: float = col[_argext(col, start, stop, sign)]
     return value
 
 
-@njit(cache=True)
+@njit
 def _sliding_argext(col: FloatArray, width: int, sign: float) -> np.ndarray:
     # arg[i] == _argext(col, i, i + width, sign) for every window without a NaN: a monotone
     # queue of candidate indices (popping only strictly worse ones keeps the first of ties).
@@ -60,7 +60,7 @@ def _sliding_argext(col: FloatArray, width: int, sign: float) -> np.ndarray:
     return arg
 
 
-@njit(cache=True)
+@njit
 def _double_top_col(col: FloatArray, out: FloatArray, lookback: int, tol: float,
                     depth: float) -> None:  # fmt: skip
     half = lookback // 2
@@ -82,7 +82,7 @@ def _double_top_col(col: FloatArray, out: FloatArray, lookback: int, tol: float,
         out[t] = 1.0 if col[t] < neck else 0.0
 
 
-@njit(cache=True)
+@njit
 def _inverse_hs_col(col: FloatArray, out: FloatArray, lookback: int, tol: float,
                     depth: float) -> None:  # fmt: skip
     third = lookback // 3
@@ -104,7 +104,7 @@ def _inverse_hs_col(col: FloatArray, out: FloatArray, lookback: int, tol: float,
         out[t] = 1.0 if col[t] > neck else 0.0
 
 
-@njit(cache=True)
+@njit
 def _flag_col(col: FloatArray, out: FloatArray, pole: int, flag: int, gain: float,
               retrace: float, sign: float) -> None:  # fmt: skip
     span = pole + flag
@@ -125,7 +125,7 @@ def _flag_col(col: FloatArray, out: FloatArray, pole: int, flag: int, gain: floa
         out[t] = 1.0 if sign * col[t] > end else 0.0
 
 
-@njit(cache=True)
+@njit
 def double_top_nb(close: FloatArray, lookback: int, tol: float, depth: float) -> FloatArray:
     out = np.full(close.shape, np.nan)
     column = np.empty(close.shape[0])
@@ -136,7 +136,7 @@ def double_top_nb(close: FloatArray, lookback: int, tol: float, depth: float) ->
     return out
 
 
-@njit(cache=True)
+@njit
 def inverse_head_shoulders_nb(
     close: FloatArray, lookback: int, tol: float, depth: float
 ) -> FloatArray:
@@ -149,7 +149,7 @@ def inverse_head_shoulders_nb(
     return out
 
 
-@njit(cache=True)
+@njit
 def flag_nb(close: FloatArray, pole: int, flag: int, gain: float, retrace: float,
             sign: float) -> FloatArray:  # fmt: skip
     out = np.full(close.shape, np.nan)

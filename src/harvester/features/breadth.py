@@ -19,13 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 from harvester.core.types import FloatArray
+from harvester.features._common import where_traded
 from harvester.features.technical import sma
 
 __all__ = ["golden_cross_count", "pct_above_ma"]
-
-
-def _broadcast(close: FloatArray, series: FloatArray) -> FloatArray:
-    return np.where(np.isnan(close), np.nan, series[:, None])
 
 
 def pct_above_ma(close: FloatArray, *, period: int) -> FloatArray:
@@ -36,7 +33,7 @@ def pct_above_ma(close: FloatArray, *, period: int) -> FloatArray:
     above = (known & (close > average)).sum(axis=1)
     share = np.full(close.shape[0], np.nan)
     np.divide(above, counted, out=share, where=counted > 0)
-    return _broadcast(close, share)
+    return where_traded(share, close)
 
 
 def golden_cross_count(close: FloatArray, *, fast: int, slow: int) -> FloatArray:
@@ -45,4 +42,4 @@ def golden_cross_count(close: FloatArray, *, fast: int, slow: int) -> FloatArray
     known = ~np.isnan(fast_average) & ~np.isnan(slow_average)
     count = (known & (fast_average > slow_average)).sum(axis=1).astype(np.float64)
     count[~known.any(axis=1)] = np.nan
-    return _broadcast(close, count)
+    return where_traded(count, close)

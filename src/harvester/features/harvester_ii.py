@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from harvester.core.types import FloatArray
-from harvester.features._common import check_period, previous_bar
+from harvester.features._common import check_period, previous_bar, where_traded
 from harvester.features._kernels import rolling_correlation_nb
 from harvester.features.attention import abnormal, abnormal_attention
 from harvester.features.technical import returns, zscore
@@ -150,4 +150,4 @@ def g_score(
     points = (vix > vix_threshold).astype(np.float64)
     points += (drop < -benchmark_drop).astype(np.float64) + (rise > oil_rise)
     points[np.isnan(vix) | np.isnan(drop) | np.isnan(rise)] = np.nan
-    return np.where(np.isnan(close), np.nan, points[:, None])
+    return where_traded(points, close)

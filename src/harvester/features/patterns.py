@@ -31,11 +31,9 @@ the neckline (or pole end) since".
 
 from __future__ import annotations
 
-import numpy as np
-
 from harvester.core.errors import ConfigError
 from harvester.core.types import FloatArray
-from harvester.features._common import check_period
+from harvester.features._common import by_column_halves, check_period
 from harvester.features._pattern_kernels import double_top_nb, flag_nb, inverse_head_shoulders_nb
 
 __all__ = ["bear_flag", "bull_flag", "double_top", "inverse_head_shoulders"]
@@ -47,15 +45,11 @@ def _fraction(value: float, *, name: str) -> float:
     return float(value)
 
 
-def _array(close: FloatArray) -> FloatArray:
-    return np.ascontiguousarray(close, dtype=np.float64)
-
-
 def double_top(close: FloatArray, *, lookback: int, tolerance: float, depth: float) -> FloatArray:
     """Return 1 on the bar whose close breaks the neckline of a double top."""
     bars = check_period(lookback, name="lookback", minimum=4)
     tol, deep = _fraction(tolerance, name="tolerance"), _fraction(depth, name="depth")
-    return double_top_nb(_array(close), bars, tol, deep)
+    return by_column_halves(lambda part: double_top_nb(part, bars, tol, deep), close)
 
 
 def inverse_head_shoulders(
@@ -64,7 +58,7 @@ def inverse_head_shoulders(
     """Return 1 on the bar whose close breaks above an inverse head and shoulders."""
     bars = check_period(lookback, name="lookback", minimum=6)
     tol, deep = _fraction(tolerance, name="tolerance"), _fraction(depth, name="depth")
-    return inverse_head_shoulders_nb(_array(close), bars, tol, deep)
+    return by_column_halves(lambda part: inverse_head_shoulders_nb(part, bars, tol, deep), close)
 
 
 def _flag(close: FloatArray, pole: int, flag: int, gain: float, retrace: float,
@@ -74,7 +68,9 @@ def _flag(close: FloatArray, pole: int, flag: int, gain: float, retrace: float,
     if gain <= 0:
         raise ConfigError(f"pole_gain must be positive; got {gain!r}")
     step = _fraction(retrace, name="retrace")
-    return flag_nb(_array(close), pole_bars, flag_bars, float(gain), step, sign)
+    return by_column_halves(
+        lambda part: flag_nb(part, pole_bars, flag_bars, float(gain), step, sign), close
+    )
 
 
 def bull_flag(

@@ -27,8 +27,16 @@ from __future__ import annotations
 import numpy as np
 
 from harvester.core.types import FloatArray
-from harvester.features._common import check_period, previous_bar, safe_divide
-from harvester.features._kernels import rolling_max_nb, trap_confirmation_nb
+from harvester.features._common import (
+    check_period,
+    previous_bar,
+    rolling_highest,
+    rolling_lowest,
+    safe_divide,
+    where_traded,
+)
+from harvester.features._kernels import trap_confirmation_nb
+from harvester.features._memo import shared
 from harvester.features.technical import bollinger_width, percentile_rank, sma
 from harvester.features.trend import macd_histogram, volume_ratio
 from harvester.features.volatility import average_daily_volume, realized_volatility, true_range
@@ -40,33 +48,29 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _highest(values: FloatArray, window: int) -> FloatArray:
-    return rolling_max_nb(np.ascontiguousarray(values, np.float64), window)
-
-
-def _lowest(values: FloatArray, window: int) -> FloatArray:
-    return -rolling_max_nb(-np.ascontiguousarray(values, np.float64), window)
-
-
-def _atr_pct(high: FloatArray, low: FloatArray, close: FloatArray, period: int) -> FloatArray:
+@shared
+def _atr_pct(high: FloatArray, low: FloatArray, close: FloatArray, *, period: int) -> FloatArray:
     mean_range = average_daily_volume(true_range(high, low, close), period=period)
     return safe_divide(mean_range, close, fill=np.nan)
 
 
+@shared
 def p_atr(
     high: FloatArray, low: FloatArray, close: FloatArray, *, atr_period: int, percentile_window: int
 ) -> FloatArray:
     """Return the percentile of ATR / close (simple-mean ATR over ``atr_period``)."""
-    atr_pct = _atr_pct(high, low, close, check_period(atr_period, name="atr_period"))
+    atr_pct = _atr_pct(high, low, close, period=check_period(atr_period, name="atr_period"))
     return percentile_rank(atr_pct, window=percentile_window)
 
 
+@shared
 def p_bb(close: FloatArray, *, bb_period: int, percentile_window: int) -> FloatArray:
     """Return the percentile of the 2-σ Bollinger band width over ``bb_period``."""
     width = bollinger_width(close, period=bb_period, num_std=2.0)
     return percentile_rank(width, window=percentile_window)
 
 
+@shared
 def p_rv(close: FloatArray, *, rv_period: int, percentile_window: int) -> FloatArray:
     """Return the percentile of realised volatility over ``rv_period``."""
     volatility = realized_volatility(close, period=rv_period, periods_per_year=1)
@@ -90,12 +94,14 @@ def comp_score(
     return 1.0 - (total + p_rv(close, rv_period=rv_period, **window)) / 3.0
 
 
+@shared
 def range_width(
     high: FloatArray, low: FloatArray, close: FloatArray, *, range_period: int
 ) -> FloatArray:
     """Return ``(max high − min low) / close`` over the last ``range_period`` bars."""
     window = check_period(range_period, name="range_period")
-    return safe_divide(_highest(high, window) - _lowest(low, window), close, fill=np.nan)
+    highest, lowest = rolling_highest(high, window=window), rolling_lowest(low, window=window)
+    return safe_divide(highest - lowest, close, fill=np.nan)
 
 
 def range_tightness(
@@ -103,7 +109,7 @@ def range_tightness(
 ) -> FloatArray:
     """Return the range width in units of ATR / close (small = tight range; 0 if flat)."""
     width = range_width(high, low, close, range_period=range_period)
-    atr_pct = _atr_pct(high, low, close, check_period(atr_period, name="atr_period"))
+    atr_pct = _atr_pct(high, low, close, period=check_period(atr_period, name="atr_period"))
     return safe_divide(width, atr_pct, fill=0.0)
 
 
@@ -131,7 +137,8 @@ def trap(
     flag fires on the first such close only. NaN while the vol percentile is unknown.
     """
     lookforward = check_period(trap_lookforward, name="trap_lookforward")
-    floor = previous_bar(_lowest(low, check_period(trap_range_period, name="trap_range_period")))
+    window = check_period(trap_range_period, name="trap_range_period")
+    floor = previous_bar(rolling_lowest(low, window=window))
     calm = p_rv(close, rv_period=rv_period, percentile_window=percentile_window)
     broke = np.where((low < floor) & (calm <= rv_trap_percentile), 1.0, 0.0)
     fired = trap_confirmation_nb(floor, broke, np.ascontiguousarray(close, np.float64), lookforward)
@@ -169,22 +176,18 @@ def macd_hist_norm(close: FloatArray, *, fast: int, slow: int, signal: int) -> F
     return safe_divide(histogram, close, fill=np.nan)
 
 
-def _broadcast(series: FloatArray, close: FloatArray) -> FloatArray:
-    return np.where(np.isnan(close), np.nan, np.asarray(series, np.float64)[:, None])
-
-
 def vix_level(close: FloatArray, vix: FloatArray) -> FloatArray:
     """Return the VIX close, broadcast to every symbol with a bar."""
-    return _broadcast(vix, close)
+    return where_traded(vix, close)
 
 
 def vix_change(close: FloatArray, vix: FloatArray, *, period: int) -> FloatArray:
     """Return the VIX's relative change over ``period`` bars, broadcast to every symbol."""
     before = _shift(vix[:, None], check_period(period, name="period"))[:, 0]
-    return _broadcast(safe_divide(vix, before, fill=np.nan) - 1.0, close)
+    return where_traded(safe_divide(vix, before, fill=np.nan) - 1.0, close)
 
 
 def vix_pctile(close: FloatArray, vix: FloatArray, *, percentile_window: int) -> FloatArray:
     """Return the VIX's percentile over ``percentile_window`` bars, broadcast to every symbol."""
     rank = percentile_rank(vix[:, None], window=percentile_window)[:, 0]
-    return _broadcast(rank, close)
+    return where_traded(rank, close)

@@ -22,7 +22,7 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -32,6 +32,7 @@ from harvester.core.errors import ConfigError, DataError
 from harvester.core.types import FloatArray
 from harvester.data.panel import Panel
 from harvester.features._builtin import BUILTIN_SPECS
+from harvester.features._memo import sharing
 from harvester.features._spec import FeatureSpec, ParamValue
 
 __all__ = [
@@ -120,6 +121,27 @@ class FeatureRegistry(Mapping[str, FeatureSpec]):
             )
             return np.full(panel.shape, np.nan)
         return spec.function(*inputs, **resolved)
+
+    def compute_many(
+        self,
+        panel: Panel,
+        names: tuple[str, ...],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, FloatArray]:
+        """Compute several features (default parameters), sharing their common pieces.
+
+        The values equal :meth:`compute`'s one by one; intermediate arrays that several
+        features read (an SMA, a realised volatility, a percentile rank) are computed once.
+        The returned arrays are read-only. ``progress(done, total)`` is called after each.
+        """
+        results: dict[str, FloatArray] = {}
+        with sharing():
+            for done, name in enumerate(names, start=1):
+                results[name] = self.compute(panel, name)
+                if progress is not None:
+                    progress(done, len(names))
+        return results
 
 
 def _inputs(spec: FeatureSpec, panel: Panel) -> list[FloatArray]:

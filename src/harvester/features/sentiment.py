@@ -15,6 +15,11 @@ Empty text (``None``, ``""`` or only whitespace) scores NaN, not 0: "nothing sai
 published before the cutoff (the close, 16:00 New York by default) counts for that day's
 session, one published at or after it for the next session. The row for date ``d``
 therefore uses only items published before ``d``'s close.
+
+:func:`with_sentiment` attaches that table to a :class:`~harvester.data.panel.Panel` as two
+fields: ``sentiment`` (the day's mean score, NaN on a session without news) and
+``news_count`` (the number of scored items, 0 without news), so a strategy can tell "no
+news" from "neutral news".
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import pandas as pd
 
 from harvester.core.errors import ConfigError, DataError
 from harvester.core.types import FloatArray
+from harvester.data.panel import Panel
 
 __all__ = [
     "BaseScorer",
@@ -40,6 +46,7 @@ __all__ = [
     "VaderScorer",
     "daily_sentiment",
     "session_dates",
+    "with_sentiment",
 ]
 
 logger = logging.getLogger(__name__)
@@ -342,3 +349,85 @@ def _widen(long: pd.DataFrame) -> pd.DataFrame:
     wide.index = pd.DatetimeIndex(wide.index, name="date")
     counts = wide.loc[:, ["count"]].fillna(0).astype("int64")
     return pd.concat([wide.loc[:, ["mean"]].astype(float), counts], axis=1)
+
+
+def with_sentiment(
+    panel: Panel,
+    daily: pd.DataFrame,
+    *,
+    field: str = "sentiment",
+    count_field: str = "news_count",
+) -> Panel:
+    """Return ``panel`` with the daily sentiment table as two (time × symbols) fields.
+
+    Parameters
+    ----------
+    panel
+        The panel to extend; its dates and symbols fix the grid.
+    daily
+        The output of :func:`daily_sentiment` (``mean`` and ``count`` per date and symbol).
+        Pass ``sessions=panel.index`` to it for an exact date join.
+    field, count_field
+        Names of the new fields.
+
+    Returns
+    -------
+    Panel
+        A copy with ``field``: the mean score of the items counted for the session, NaN on
+        a session without a scored item (no news is not neutral news); and ``count_field``:
+        the number of scored items, 0.0 without news.
+
+    Notes
+    -----
+    Causal: a date of ``daily`` that is not a panel session (a holiday, a weekend for a
+    weekday-only panel) counts for the next session, never an earlier one; several such
+    dates are pooled (the mean weighted by the counts). Dates before the first session or
+    after the last are dropped, as are symbols the panel does not have.
+
+    Raises
+    ------
+    DataError
+        When ``daily`` lacks the ``mean`` or ``count`` columns.
+
+    Examples
+    --------
+    >>> from harvester.testing import SyntheticParams, generate_market
+    >>> panel = generate_market(SyntheticParams(symbols=2, years=1, seed=1)).panel
+    >>> items = pd.DataFrame({
+    ...     "timestamp": pd.to_datetime(["2010-01-04 09:00"]).tz_localize("America/New_York"),
+    ...     "symbol": [panel.symbols[0]], "headline": ["up"]})
+    >>> daily = daily_sentiment(items, scorer=FakeScorer({"up": 0.5}), sessions=panel.index)
+    >>> out = with_sentiment(panel, daily)
+    >>> out.array("sentiment")[:2, 0].tolist(), out.array("news_count")[:2, 0].tolist()
+    ([0.5, nan], [1.0, 0.0])
+    """
+    names = set(daily.columns.get_level_values(0)) if daily.columns.nlevels == 2 else set()
+    if daily.columns.nlevels == 2 and daily.columns.empty:  # No scored item at all.
+        nothing = np.zeros(panel.shape)
+        return panel.with_fields(**{field: np.full(panel.shape, np.nan), count_field: nothing})
+    if not {"mean", "count"} <= names:
+        raise DataError(
+            f"sentiment table has columns {list(daily.columns)[:6]}; expected the output of "
+            "daily_sentiment (a ('mean' | 'count', symbol) column MultiIndex)"
+        )
+    symbols = list(panel.symbols)
+    means = _level(daily, "mean").reindex(columns=symbols).to_numpy(np.float64)
+    counts = _level(daily, "count").reindex(columns=symbols).fillna(0).to_numpy(np.float64)
+    dates = pd.DatetimeIndex(daily.index).as_unit("ns")
+    # Each date counts for the first session on or after it.
+    position = panel.index.searchsorted(dates, side="left")
+    first = panel.index[0] if len(panel.index) else pd.Timestamp.max
+    inside = np.asarray((position < len(panel.index)) & (dates >= first), dtype=bool)
+    rows = position[inside]
+    total = np.zeros(panel.shape)
+    count = np.zeros(panel.shape)
+    weighted = np.where(counts > 0, np.nan_to_num(means) * counts, 0.0)
+    np.add.at(total, rows, weighted[inside])
+    np.add.at(count, rows, counts[inside])
+    mean = np.divide(total, count, out=np.full(panel.shape, np.nan), where=count > 0)
+    return panel.with_fields(**{field: mean, count_field: count})
+
+
+def _level(daily: pd.DataFrame, name: str) -> pd.DataFrame:
+    part = daily.loc[:, name]
+    return part if isinstance(part, pd.DataFrame) else part.to_frame()

@@ -29,10 +29,12 @@ from harvester.features._common import (
     by_column_halves,
     check_period,
     previous_bar,
-    rolling,
+    rolling_mean,
+    rolling_std,
     safe_divide,
 )
 from harvester.features._kernels import ewm_nb, rolling_rank_nb, rolling_zscore_nb
+from harvester.features._memo import shared
 from harvester.features.volatility import true_range
 
 __all__ = [
@@ -53,11 +55,13 @@ __all__ = [
 ]
 
 
+@shared
 def returns(close: FloatArray) -> FloatArray:
     """Return the simple return ``close[t] / close[t-1] - 1`` of every bar."""
     return safe_divide(close, previous_bar(close), fill=np.nan) - 1.0
 
 
+@shared
 def log_returns(close: FloatArray) -> FloatArray:
     """Return the log return ``log(close[t] / close[t-1])`` of every bar (NaN if not > 0)."""
     ratio = safe_divide(close, previous_bar(close), fill=np.nan)
@@ -68,11 +72,10 @@ def log_returns(close: FloatArray) -> FloatArray:
 
 def sma(values: FloatArray, *, period: int) -> FloatArray:
     """Return the simple moving average over ``period`` bars."""
-    window = check_period(period, name="period")
-    average: FloatArray = rolling(values, window).mean().to_numpy(np.float64)
-    return average
+    return rolling_mean(values, window=check_period(period, name="period"))
 
 
+@shared
 def ema(values: FloatArray, *, period: int, skip: int = 0) -> FloatArray:
     """Return the EMA (α = 2 / (period + 1)) seeded with the SMA of the first ``period`` values.
 
@@ -90,12 +93,14 @@ def ema(values: FloatArray, *, period: int, skip: int = 0) -> FloatArray:
     return ewm_nb(np.ascontiguousarray(values, np.float64), 2.0 / (window + 1), window, skip)
 
 
+@shared
 def wilder_average(values: FloatArray, *, period: int, skip: int = 0) -> FloatArray:
     """Return Wilder's average (α = 1 / period) seeded with the SMA of the first values."""
     window = check_period(period, name="period")
     return ewm_nb(np.ascontiguousarray(values, np.float64), 1.0 / window, window, skip)
 
 
+@shared
 def wilder_atr(high: FloatArray, low: FloatArray, close: FloatArray, *, period: int) -> FloatArray:
     """Return Wilder's ATR exactly as TA-Lib computes it (first value at bar ``period``).
 
@@ -113,12 +118,14 @@ def ma_slope(close: FloatArray, *, period: int, lag: int) -> FloatArray:
     return safe_divide(average - before, before * bars, fill=np.nan)
 
 
+@shared
 def zscore(values: FloatArray, *, period: int) -> FloatArray:
     """Return ``(value - mean) / std`` over ``period`` bars (population std; 0 if flat)."""
     window = check_period(period, name="period", minimum=2)
     return by_column_halves(lambda part: rolling_zscore_nb(part, window), values)
 
 
+@shared
 def percentile_rank(values: FloatArray, *, window: int) -> FloatArray:
     """Return the rank of the current value within the last ``window`` values, in [0, 1].
 
@@ -135,30 +142,32 @@ def bollinger_middle(close: FloatArray, *, period: int, num_std: float) -> Float
     return sma(close, period=period)
 
 
-def _bollinger_deviation(close: FloatArray, period: int, num_std: float) -> FloatArray:
+@shared
+def _bollinger_deviation(close: FloatArray, *, period: int, num_std: float) -> FloatArray:
     window = check_period(period, name="period")
-    # Pandas' rolling std, not the kernel: p_bb ranks this width, and the kernel's (more
-    # accurate) last digits would break near-ties differently.
-    deviation: FloatArray = rolling(close, window).std(ddof=0).to_numpy(np.float64)
-    return deviation * float(num_std)
+    # Pandas' rolling algorithm, not the two-pass kernel: p_bb ranks this width, and the
+    # kernel's (more accurate) last digits would break near-ties differently.
+    return rolling_std(close, window=window, ddof=0) * float(num_std)
 
 
 def bollinger_upper(close: FloatArray, *, period: int, num_std: float) -> FloatArray:
     """Return the upper band: SMA + ``num_std`` population standard deviations."""
-    return sma(close, period=period) + _bollinger_deviation(close, period, num_std)
+    return sma(close, period=period) + _bollinger_deviation(close, period=period, num_std=num_std)
 
 
 def bollinger_lower(close: FloatArray, *, period: int, num_std: float) -> FloatArray:
     """Return the lower band: SMA − ``num_std`` population standard deviations."""
-    return sma(close, period=period) - _bollinger_deviation(close, period, num_std)
+    return sma(close, period=period) - _bollinger_deviation(close, period=period, num_std=num_std)
 
 
+@shared
 def bollinger_width(close: FloatArray, *, period: int, num_std: float) -> FloatArray:
     """Return the band width ``(upper - lower) / middle`` (0 for a flat price)."""
-    spread = 2.0 * _bollinger_deviation(close, period, num_std)
+    spread = 2.0 * _bollinger_deviation(close, period=period, num_std=num_std)
     return safe_divide(spread, sma(close, period=period), fill=np.nan)
 
 
+@shared
 def rsi(close: FloatArray, *, period: int) -> FloatArray:
     """Return Wilder's RSI as TA-Lib computes it (first value at bar ``period``).
 

@@ -9,15 +9,15 @@ import numpy as np
 
 from harvester.core.errors import ConfigError
 from harvester.core.types import FloatArray
-from harvester.features._common import check_period, safe_divide
+from harvester.features._common import check_period, rolling_highest, rolling_lowest, safe_divide
 from harvester.features._kernels import (
     directional_movement_nb,
     lagged_sum_nb,
-    rolling_max_nb,
     rolling_mean_nb,
     rolling_std_nb,
     wilder_sum_nb,
 )
+from harvester.features._memo import shared
 from harvester.features.technical import ema, wilder_average
 from harvester.features.volatility import average_daily_volume, true_range
 
@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 
+@shared
 def macd(close: FloatArray, *, fast: int, slow: int, signal: int) -> FloatArray:
     """Return the MACD line, EMA(fast) − EMA(slow), as TA-Lib computes it.
 
@@ -51,6 +52,7 @@ def macd_signal(close: FloatArray, *, fast: int, slow: int, signal: int) -> Floa
     return ema(macd(close, fast=fast, slow=slow, signal=signal), period=signal)
 
 
+@shared
 def macd_histogram(close: FloatArray, *, fast: int, slow: int, signal: int) -> FloatArray:
     """Return the MACD histogram: the line minus the signal line."""
     line = macd(close, fast=fast, slow=slow, signal=signal)
@@ -109,19 +111,11 @@ def choppiness(high: FloatArray, low: FloatArray, close: FloatArray, *, period: 
     """
     window = check_period(period, name="period", minimum=2)
     ranges = rolling_mean_nb(true_range(high, low, close), window) * window
-    span = _highest(high, window) - _lowest(low, window)
+    span = rolling_highest(high, window=window) - rolling_lowest(low, window=window)
     ratio = safe_divide(ranges, span, fill=float(window))
     out = np.full(ratio.shape, np.nan)
     np.log10(ratio, out=out, where=ratio > 0)
     return np.asarray(100.0 * out / np.log10(window), dtype=np.float64)
-
-
-def _highest(values: FloatArray, window: int) -> FloatArray:
-    return rolling_max_nb(np.ascontiguousarray(values, np.float64), window)
-
-
-def _lowest(values: FloatArray, window: int) -> FloatArray:
-    return -rolling_max_nb(-np.ascontiguousarray(values, np.float64), window)
 
 
 def range_position(
@@ -132,10 +126,11 @@ def range_position(
     0 at the range's low, 1 at its high; 0.5 when the range is empty (a flat price).
     """
     window = check_period(period, name="period")
-    lowest = _lowest(low, window)
-    return safe_divide(close - lowest, _highest(high, window) - lowest, fill=0.5)
+    lowest = rolling_lowest(low, window=window)
+    return safe_divide(close - lowest, rolling_highest(high, window=window) - lowest, fill=0.5)
 
 
+@shared
 def volume_ratio(volume: FloatArray, *, period: int) -> FloatArray:
     """Return volume over its ``period``-bar mean (that mean includes the current bar).
 

@@ -26,10 +26,13 @@ import numpy as np
 import pandas as pd
 
 from harvester.core.types import FloatArray
+from harvester.features._common import rolling_mean, rolling_std
+from harvester.features._memo import shared
 
 __all__ = ["average_daily_volume", "average_true_range", "realized_volatility", "true_range"]
 
 
+@shared
 def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
     """Return the true range of every bar."""
     previous = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
@@ -47,15 +50,17 @@ def average_true_range(
     return smoothed.to_numpy(dtype=np.float64)
 
 
+@shared
 def realized_volatility(close: FloatArray, *, period: int, periods_per_year: float) -> FloatArray:
     """Return the annualised standard deviation of log returns over ``period`` bars."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        log_returns = pd.DataFrame(np.log(close)).diff()
-    deviation = log_returns.rolling(period, min_periods=period).std(ddof=1)
-    result: FloatArray = deviation.to_numpy(dtype=np.float64) * np.sqrt(periods_per_year)
-    return result
+        log_close = np.log(close)
+    log_returns = np.full(log_close.shape, np.nan)
+    log_returns[1:] = log_close[1:] - log_close[:-1]
+    deviation = rolling_std(log_returns, window=period, ddof=1)
+    return np.asarray(deviation * np.sqrt(periods_per_year), dtype=np.float64)
 
 
 def average_daily_volume(volume: FloatArray, *, period: int) -> FloatArray:
     """Return the mean volume over the last ``period`` bars."""
-    return pd.DataFrame(volume).rolling(period, min_periods=period).mean().to_numpy(np.float64)
+    return rolling_mean(volume, window=period)

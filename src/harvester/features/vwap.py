@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from harvester.core.types import FloatArray
-from harvester.features._common import check_period, rolling, safe_divide
+from harvester.features._common import check_period, rolling_sum, safe_divide
+from harvester.features._memo import shared
 
 __all__ = [
     "anchored_vwap",
@@ -39,14 +40,15 @@ def typical_price(high: FloatArray, low: FloatArray, close: FloatArray) -> Float
     return (high + low + close) / 3.0
 
 
+@shared
 def rolling_vwap(
     high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, *, period: int
 ) -> FloatArray:
     """Return the VWAP of the last ``period`` bars (NaN when they traded no volume)."""
     window = check_period(period, name="period")
     price = typical_price(high, low, close)
-    value = rolling(price * volume, window).sum().to_numpy(np.float64)
-    traded = rolling(np.where(np.isnan(price), np.nan, volume), window).sum().to_numpy(np.float64)
+    value = rolling_sum(price * volume, window=window)
+    traded = rolling_sum(np.where(np.isnan(price), np.nan, volume), window=window)
     return safe_divide(value, traded, fill=np.nan)
 
 

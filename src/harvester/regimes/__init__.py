@@ -2,7 +2,12 @@
 stability, the SPY 200-day filter, Harvester II's conviction fallback chain and prior search.
 """
 
-from harvester.regimes.conviction import Conviction, ConvictionLevel, conviction
+from harvester.regimes.conviction import (
+    Conviction,
+    ConvictionLevel,
+    conviction,
+    conviction_from_config,
+)
 from harvester.regimes.market_filter import (
     MarketFilterAdjustment,
     below_200_day,
@@ -18,6 +23,7 @@ __all__ = [
     "MarketFilterAdjustment",
     "below_200_day",
     "conviction",
+    "conviction_from_config",
     "market_filter_adjustment",
     "regime_stability",
     "rule_regime_names",

@@ -28,6 +28,8 @@ __all__ = [
     "filter_nb",
     "fit_full_nb",
     "fit_nb",
+    "fit_steps_full_nb",
+    "fit_steps_nb",
     "log_likelihood_full_nb",
     "log_likelihood_nb",
 ]
@@ -214,12 +216,19 @@ def _maximise_nb(
 def _fit_one_nb(
     x: FloatArray,
     params: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
-    n_iter: int,
-    tol: float,
-    min_variance: float,
-) -> tuple[float, int, bool]:
-    """EM for one symbol in place: (final log-likelihood, iterations run, converged)."""
+    settings: tuple[int, float, float, int],
+    progress: tuple[float, int, bool],
+) -> tuple[float, float, int, bool]:
+    """Up to ``steps`` more EM iterations for one symbol, in place.
+
+    ``settings`` is (n_iter, tol, min_variance, steps); ``progress`` is (previous E-step
+    log-likelihood, iterations run, converged) from an earlier call, or (-inf, 0, False).
+    Returns (final log-likelihood, previous, iterations, converged).
+    """
     startprob, transmat, means, variances = params
+    n_iter, tol, min_variance, steps = settings
+    previous, iterations, converged = progress
+    stop = min(n_iter, iterations + steps)
     n_times, n_states = x.shape[0], means.shape[0]
     b = np.empty((n_times, n_states))
     shift = np.empty(n_times)
@@ -229,10 +238,7 @@ def _fit_one_nb(
     trans = np.empty((n_states, n_states))
     moments = np.empty((3, n_states, x.shape[1]))
     observed = _observed_nb(x)
-    previous = -np.inf
-    iterations = 0
-    converged = False
-    while iterations < n_iter and not converged and n_times > 0:
+    while iterations < stop and not converged and n_times > 0:
         _emissions_nb(x, observed, means, variances, b, shift)
         current = _forward_nb(b, shift, startprob, transmat, alpha, scale)
         _backward_nb(b, transmat, scale, beta)
@@ -244,7 +250,7 @@ def _fit_one_nb(
         previous = current
     _emissions_nb(x, observed, means, variances, b, shift)
     final = _forward_nb(b, shift, startprob, transmat, alpha, scale) if n_times > 0 else 0.0
-    return final, iterations, converged
+    return final, previous, iterations, converged
 
 
 @njit
@@ -264,15 +270,49 @@ def fit_nb(
     EM stops after ``n_iter`` iterations or once the E-step log-likelihood improves by less
     than ``tol``. The returned log-likelihood is that of the final (updated) parameters.
     """
-    n_symbols = x.shape[0]
-    log_likelihood = np.empty(n_symbols)
-    iterations = np.zeros(n_symbols, dtype=np.int64)
-    converged = np.zeros(n_symbols, dtype=np.bool_)
-    for s in range(n_symbols):
+    progress = _new_progress_nb(x.shape[0])
+    settings = (n_iter, tol, min_variance, n_iter)
+    fit_steps_nb(x, startprob, transmat, means, variances, settings, progress)
+    return progress[0], progress[2], progress[3]
+
+
+@njit
+def _new_progress_nb(n_symbols: int) -> tuple[FloatArray, FloatArray, IntArray, BoolArray]:
+    """Fresh EM progress: (log-likelihood, previous, iterations, converged) per symbol."""
+    return (
+        np.zeros(n_symbols),
+        np.full(n_symbols, -np.inf),
+        np.zeros(n_symbols, dtype=np.int64),
+        np.zeros(n_symbols, dtype=np.bool_),
+    )
+
+
+@njit
+def fit_steps_nb(
+    x: FloatArray,
+    startprob: FloatArray,
+    transmat: FloatArray,
+    means: FloatArray,
+    variances: FloatArray,
+    settings: tuple[int, float, float, int],
+    progress: tuple[FloatArray, FloatArray, IntArray, BoolArray],
+) -> None:
+    """Resumable :func:`fit_nb`: at most ``steps`` more EM iterations per symbol, in place.
+
+    ``settings`` is (n_iter, tol, min_variance, steps). ``progress`` holds, per symbol, the
+    final log-likelihood, the last E-step log-likelihood, the iterations run and whether EM
+    converged (start from 0, -inf, 0 and False); it is updated in place. Symbols already
+    done are skipped. Calls of ``steps`` iterations each give bitwise the result of one call.
+    """
+    log_likelihood, previous, iterations, converged = progress
+    n_iter = settings[0]
+    for s in range(x.shape[0]):
+        if iterations[s] > 0 and (converged[s] or iterations[s] >= n_iter):
+            continue
         params = (startprob[s], transmat[s], means[s], variances[s])
-        result = _fit_one_nb(x[s], params, n_iter, tol, min_variance)
-        log_likelihood[s], iterations[s], converged[s] = result
-    return log_likelihood, iterations, converged
+        state = (previous[s], iterations[s], converged[s])
+        result = _fit_one_nb(x[s], params, settings, state)
+        log_likelihood[s], previous[s], iterations[s], converged[s] = result
 
 
 @njit
@@ -452,12 +492,14 @@ def _maximise_full_nb(
 def _fit_one_full_nb(
     x: FloatArray,
     params: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
-    n_iter: int,
-    tol: float,
-    min_variance: float,
-) -> tuple[float, int, bool]:
+    settings: tuple[int, float, float, int],
+    progress: tuple[float, int, bool],
+) -> tuple[float, float, int, bool]:
     """Full-covariance EM for one symbol in place (as :func:`_fit_one_nb`)."""
     startprob, transmat, means, covariances = params
+    n_iter, tol, min_variance, steps = settings
+    previous, iterations, converged = progress
+    stop = min(n_iter, iterations + steps)
     n_times, n_states, n_features = x.shape[0], means.shape[0], x.shape[1]
     b = np.empty((n_times, n_states))
     shift = np.empty(n_times)
@@ -471,10 +513,7 @@ def _fit_one_full_nb(
         np.empty((n_states, n_features, n_features)),
     )
     observed = _observed_nb(x)
-    previous = -np.inf
-    iterations = 0
-    converged = False
-    while iterations < n_iter and not converged and n_times > 0:
+    while iterations < stop and not converged and n_times > 0:
         _emissions_full_nb(x, observed, means, covariances, b, shift)
         current = _forward_nb(b, shift, startprob, transmat, alpha, scale)
         _backward_nb(b, transmat, scale, beta)
@@ -486,7 +525,7 @@ def _fit_one_full_nb(
         previous = current
     _emissions_full_nb(x, observed, means, covariances, b, shift)
     final = _forward_nb(b, shift, startprob, transmat, alpha, scale) if n_times > 0 else 0.0
-    return final, iterations, converged
+    return final, previous, iterations, converged
 
 
 @njit
@@ -501,15 +540,32 @@ def fit_full_nb(
     min_variance: float,
 ) -> tuple[FloatArray, IntArray, BoolArray]:
     """:func:`fit_nb` with full covariance matrices ``covariances`` (symbols, K, D, D)."""
-    n_symbols = x.shape[0]
-    log_likelihood = np.empty(n_symbols)
-    iterations = np.zeros(n_symbols, dtype=np.int64)
-    converged = np.zeros(n_symbols, dtype=np.bool_)
-    for s in range(n_symbols):
+    progress = _new_progress_nb(x.shape[0])
+    settings = (n_iter, tol, min_variance, n_iter)
+    fit_steps_full_nb(x, startprob, transmat, means, covariances, settings, progress)
+    return progress[0], progress[2], progress[3]
+
+
+@njit
+def fit_steps_full_nb(
+    x: FloatArray,
+    startprob: FloatArray,
+    transmat: FloatArray,
+    means: FloatArray,
+    covariances: FloatArray,
+    settings: tuple[int, float, float, int],
+    progress: tuple[FloatArray, FloatArray, IntArray, BoolArray],
+) -> None:
+    """:func:`fit_steps_nb` with full covariance matrices ``covariances`` (symbols, K, D, D)."""
+    log_likelihood, previous, iterations, converged = progress
+    n_iter = settings[0]
+    for s in range(x.shape[0]):
+        if iterations[s] > 0 and (converged[s] or iterations[s] >= n_iter):
+            continue
         params = (startprob[s], transmat[s], means[s], covariances[s])
-        result = _fit_one_full_nb(x[s], params, n_iter, tol, min_variance)
-        log_likelihood[s], iterations[s], converged[s] = result
-    return log_likelihood, iterations, converged
+        state = (previous[s], iterations[s], converged[s])
+        result = _fit_one_full_nb(x[s], params, settings, state)
+        log_likelihood[s], previous[s], iterations[s], converged[s] = result
 
 
 @njit

@@ -11,6 +11,10 @@ For trading use :func:`filter_probabilities` — ``p(state_t | x_1..t)`` from th
 only, so the value at ``t`` never depends on a later observation. Smoothed posteriors (which
 condition on the whole sequence, like hmmlearn's ``predict``/``predict_proba``) are not offered.
 
+Restarts and deadlines: ``n_init`` runs EM from several starts (:func:`restart_params`) and
+keeps each symbol's best; ``should_stop`` is polled between chunks of EM iterations and
+stops a slow fit with :class:`FitInterrupted` (chunking leaves the result bitwise unchanged).
+
 Missing data: a row with any NaN feature is treated as unobserved — its emission term is
 uninformative (the same for every state), the state probabilities just propagate through the
 transition matrix, and it adds nothing to the mean and (co)variance estimates.
@@ -27,13 +31,14 @@ Examples
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import numpy as np
 
-from harvester.core.errors import DataError
+from harvester.core.errors import DataError, TransientError
 from harvester.core.types import BoolArray, FloatArray, IntArray
 from harvester.regimes import _kernels
 
@@ -42,12 +47,14 @@ __all__ = [
     "REGIME_NAMES",
     "BatchedHMM",
     "CovarianceType",
+    "FitInterrupted",
     "InitialParams",
     "filter_probabilities",
     "fit_batched",
     "initial_params",
     "log_likelihood",
     "most_likely_filtered_state",
+    "restart_params",
 ]
 
 CovarianceType = Literal["diag", "full"]
@@ -61,6 +68,17 @@ _INITIAL_PERSISTENCE = 0.9
 _MEAN_JITTER = 0.1
 # Bars in the centred window whose mean |deviation| assigns a row to an initial state.
 _INIT_WINDOW = 11
+# Restarts: jitter on the means (in standard deviations), log-scale jitter on the variances,
+# and the weight of a random (Dirichlet) row mixed into each transition row.
+_RESTART_MEAN_JITTER = 0.5
+_RESTART_LOG_VARIANCE_JITTER = 0.5
+_RESTART_TRANSITION_MIX = 0.25
+# EM iterations between two ``should_stop`` checks by default.
+_CHECK_EVERY = 10
+
+
+class FitInterrupted(TransientError):
+    """:func:`fit_batched` was stopped between two chunks of EM iterations by ``should_stop``."""
 
 
 class InitialParams(NamedTuple):
@@ -284,6 +302,34 @@ def _canonical_order(params: InitialParams, order_feature: int) -> InitialParams
     )
 
 
+def restart_params(init: InitialParams, n_init: int, *, seed: int = 0) -> list[InitialParams]:
+    """``n_init`` EM starting points: ``init`` itself, then seeded perturbations of it.
+
+    ``init`` holds per-symbol arrays (the symbol axis included, as :func:`initial_params`
+    returns). Restart ``r`` (1, 2, ...) draws from ``default_rng((seed, r))``: the means move
+    by 0.5 standard deviations, the variances (whole covariance matrices for full
+    covariance) scale by ``exp(0.5 z)`` and every transition row is mixed 3:1 with a random
+    Dirichlet row. The same ``seed`` gives the same restarts.
+    """
+    if n_init < 1:
+        raise DataError(f"HMM n_init: expected at least 1 start, got {n_init}")
+    starts = [InitialParams(*(np.asarray(p, dtype=np.float64) for p in init))]
+    full = starts[0].variances.ndim == 4
+    for restart in range(1, n_init):
+        rng = np.random.default_rng((seed, restart))
+        startprob, transmat, means, variances = starts[0]
+        spread = np.diagonal(variances, axis1=2, axis2=3) if full else variances
+        noise = rng.standard_normal(means.shape)
+        shifted = means + _RESTART_MEAN_JITTER * np.sqrt(spread) * noise
+        factor_shape = variances.shape[:2] if full else variances.shape
+        factor = np.exp(_RESTART_LOG_VARIANCE_JITTER * rng.standard_normal(factor_shape))
+        scaled = variances * (factor[:, :, None, None] if full else factor)
+        rows = rng.dirichlet(np.ones(transmat.shape[-1]), size=transmat.shape[:-1])
+        mixed = (1.0 - _RESTART_TRANSITION_MIX) * transmat + _RESTART_TRANSITION_MIX * rows
+        starts.append(InitialParams(startprob.copy(), mixed, shifted, scaled))
+    return starts
+
+
 def fit_batched(
     observations: FloatArray,
     *,
@@ -297,6 +343,9 @@ def fit_batched(
     min_variance: float = 1e-10,
     n_threads: int = 1,
     covariance_type: CovarianceType = "diag",
+    n_init: int = 1,
+    should_stop: Callable[[], bool] | None = None,
+    check_every: int = _CHECK_EVERY,
 ) -> BatchedHMM:
     """Fit one Gaussian HMM per symbol by Baum-Welch EM, all symbols in one call.
 
@@ -312,7 +361,8 @@ def fit_batched(
     init
         Starting parameters (per symbol or shared); by default :func:`initial_params`.
     seed
-        Seed of the jitter in the default initialisation; the fit itself is deterministic.
+        Seed of the jitter in the default initialisation and of the restarts; the fit itself
+        is deterministic.
     priors
         Initial start probabilities (Harvester II: 0.3 / 0.4 / 0.3); only a starting value,
         EM re-estimates them (no Dirichlet prior). Ignored when ``init`` is given.
@@ -328,13 +378,30 @@ def fit_batched(
     covariance_type
         ``"diag"`` (default): one variance per state and feature. ``"full"``: one covariance
         matrix per state, ``init.variances`` then has shape (K, D, D) or (S, K, D, D).
+    n_init
+        EM runs per symbol, from the starts of :func:`restart_params` (the first is the
+        initialisation above); each symbol keeps the run with the highest log-likelihood
+        (the earliest on a tie, so never worse than ``n_init=1``).
+    should_stop
+        Called between chunks of ``check_every`` EM iterations (not after the last); when
+        it returns True the fit raises :class:`FitInterrupted`. Use it for a deadline.
+        Chunking does not change the result: it is bitwise that of one uninterrupted run.
+    check_every
+        EM iterations per chunk when ``should_stop`` is given.
 
     Returns
     -------
     BatchedHMM
         Parameters with states sorted by ascending variance of ``order_feature``.
+
+    Raises
+    ------
+    FitInterrupted
+        ``should_stop`` returned True before EM finished.
     """
     _check_covariance_type(covariance_type)
+    if check_every < 1:
+        raise DataError(f"HMM check_every: expected at least 1 iteration, got {check_every}")
     x = _check_observations(observations)
     if init is None:
         init = initial_params(
@@ -346,34 +413,92 @@ def fit_batched(
             min_variance=min_variance,
             covariance_type=covariance_type,
         )
-    start = _broadcast(init, x.shape[0], x.shape[2], covariance_type)
-    result = _fit_in_chunks(x, start, (n_iter, tol, min_variance), n_threads=n_threads)
-    fitted = _canonical_order(start, order_feature)
+    n_symbols = x.shape[0]
+    start = _broadcast(init, n_symbols, x.shape[2], covariance_type)
+    starts = restart_params(start, n_init, seed=seed)
+    if n_init > 1:
+        start = InitialParams(*(np.concatenate(parts) for parts in zip(*starts, strict=True)))
+        x = np.concatenate([x] * n_init)
+    settings = (int(n_iter), float(tol), float(min_variance))
+    stop = (should_stop, check_every if should_stop is not None else max(int(n_iter), 1))
+    result = _run_em(x, start, settings, n_threads=n_threads, stop=stop)
+    params, result = _best_runs(start, result, n_init)
+    fitted = _canonical_order(params, order_feature)
     return BatchedHMM(*fitted, *result)
 
 
-def _fit_in_chunks(
-    x: FloatArray, start: InitialParams, settings: tuple[int, float, float], *, n_threads: int
-) -> tuple[FloatArray, IntArray, BoolArray]:
-    """Run the kernel (it releases the GIL) on contiguous symbol chunks, updating ``start``."""
-    bounds = np.linspace(0, x.shape[0], max(1, min(n_threads, x.shape[0])) + 1).astype(int)
-    chunks = list(itertools.pairwise(bounds.tolist()))
+_Result = tuple[FloatArray, IntArray, BoolArray]
 
-    def run(chunk: tuple[int, int]) -> tuple[FloatArray, IntArray, BoolArray]:
+
+def _best_runs(
+    params: InitialParams, result: _Result, n_init: int
+) -> tuple[InitialParams, _Result]:
+    """Per symbol, the run (of ``n_init`` stacked along the symbol axis) of highest likelihood."""
+    if n_init == 1:
+        return params, result
+    n_symbols = result[0].shape[0] // n_init
+    log_likelihood = result[0].reshape(n_init, n_symbols)
+    best = np.argmax(np.where(np.isnan(log_likelihood), -np.inf, log_likelihood), axis=0)
+    symbols = np.arange(n_symbols)
+
+    def pick(array: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(
+            array.reshape(n_init, n_symbols, *array.shape[1:])[best, symbols]
+        )
+
+    chosen = InitialParams(*(pick(p) for p in params))
+    return chosen, (pick(result[0]), pick(result[1]), pick(result[2]))
+
+
+def _run_em(
+    x: FloatArray,
+    start: InitialParams,
+    settings: tuple[int, float, float],
+    *,
+    n_threads: int,
+    stop: tuple[Callable[[], bool] | None, int],
+) -> _Result:
+    """EM in place on ``start``, chunks of symbols on threads, chunks of iterations in turn.
+
+    The kernel releases the GIL, so threads share the symbols. Between two chunks of
+    ``stop[1]`` iterations ``stop[0]`` (if any) may interrupt the fit.
+    """
+    should_stop, steps = stop
+    n_iter = settings[0]
+    n_symbols = x.shape[0]
+    progress: tuple[FloatArray, FloatArray, IntArray, BoolArray] = (
+        np.zeros(n_symbols),
+        np.full(n_symbols, -np.inf),
+        np.zeros(n_symbols, dtype=np.int64),
+        np.zeros(n_symbols, dtype=np.bool_),
+    )
+    bounds = np.linspace(0, n_symbols, max(1, min(n_threads, n_symbols)) + 1).astype(int)
+    chunks = list(itertools.pairwise(bounds.tolist()))
+    kernel = _kernels.fit_steps_full_nb if start.variances.ndim == 4 else _kernels.fit_steps_nb
+
+    def run(chunk: tuple[int, int]) -> None:
         low, high = chunk
         startprob, transmat, means, variances = (p[low:high] for p in start)
-        kernel = _kernels.fit_full_nb if variances.ndim == 4 else _kernels.fit_nb
-        return kernel(x[low:high], startprob, transmat, means, variances, *settings)
+        final, previous, iterations, converged = progress
+        part = (final[low:high], previous[low:high], iterations[low:high], converged[low:high])
+        kernel(x[low:high], startprob, transmat, means, variances, (*settings, steps), part)
 
-    if len(chunks) == 1:
-        return run(chunks[0])
+    n_calls = max(1, -(-n_iter // steps))
     with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-        parts = list(pool.map(run, chunks))
-    return (
-        np.concatenate([part[0] for part in parts]),
-        np.concatenate([part[1] for part in parts]),
-        np.concatenate([part[2] for part in parts]),
-    )
+        for call in range(n_calls):
+            if len(chunks) == 1:
+                run(chunks[0])
+            else:
+                list(pool.map(run, chunks))
+            done = progress[3] | (progress[2] >= n_iter) | (x.shape[1] == 0)
+            if call + 1 < n_calls and not done.all() and should_stop and should_stop():
+                raise FitInterrupted(
+                    f"HMM fit stopped after {int(progress[2].max())} of {n_iter} EM "
+                    "iterations: should_stop returned True"
+                )
+            if done.all():
+                break
+    return progress[0], progress[2], progress[3]
 
 
 def _model_arrays(model: BatchedHMM, observations: FloatArray) -> FloatArray:

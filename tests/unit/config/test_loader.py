@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from harvester.config.loader import ConfigRequest, load_config
+from harvester.config.models import BayesianConfig, HarvesterConfig
 from harvester.core.errors import ConfigError
 
 
@@ -174,3 +176,31 @@ def test_content_hash_changes_with_any_value(environ: dict[str, str]) -> None:
     changed = load_config(ConfigRequest(profile="risk_low"), environ=environ).config
     assert first.content_hash() == again.content_hash()
     assert first.content_hash() != changed.content_hash()
+
+
+def test_conviction_chain_and_regime_defaults() -> None:
+    config = HarvesterConfig()
+    assert config.bayesian.n_init == 1
+    assert config.bayesian.stressed_states == (2,)
+    assert config.bayesian.rule_conviction_window == 20
+    assert config.bayesian.fallback_conviction == 0.5
+    assert config.regimes.vol_rank_window == 252
+    assert config.regimes.chop_threshold == 61.8
+    assert config.regimes.market_filter_period == 200
+    two = BayesianConfig(n_states=2, priors=(0.5, 0.5))
+    assert two.stressed_states == (1,)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"stressed_states": (3,)},
+        {"stressed_states": ()},
+        {"stressed_states": (1, 1)},
+        {"n_init": 0},
+        {"fallback_conviction": 1.5},
+    ],
+)
+def test_bad_conviction_settings_are_rejected(fields: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        BayesianConfig.model_validate(fields)

@@ -9,13 +9,16 @@ import pandas as pd
 import pytest
 
 from harvester.core.errors import ConfigError, DataError
+from harvester.data.panel import Panel
 from harvester.features.sentiment import (
     FakeScorer,
     FinBertScorer,
     VaderScorer,
     daily_sentiment,
     session_dates,
+    with_sentiment,
 )
+from harvester.testing import SyntheticParams, generate_market
 
 NEW_YORK = "America/New_York"
 
@@ -193,3 +196,117 @@ def test_empty_items_give_an_empty_frame() -> None:
 def test_items_without_text_columns_are_rejected() -> None:
     with pytest.raises(DataError, match="at least one of"):
         daily_sentiment(_items().drop(columns=["headline", "summary"]), scorer=SCORER)
+
+
+# Sentiment as panel fields, on a synthetic panel (sessions from Mon 4 Jan 2010; Mon 18 Jan
+# 2010, Martin Luther King day, is not a session).
+
+
+@pytest.fixture(scope="module")
+def market() -> Panel:
+    return generate_market(SyntheticParams(symbols=2, years=1, seed=5)).panel
+
+
+def _news(market: Panel) -> pd.DataFrame:
+    a, b = market.symbols
+    return pd.DataFrame(
+        {
+            "timestamp": _stamps(
+                "2010-01-04 09:00",  # Mon, a: 0.5
+                "2010-01-04 15:00",  # Mon, a: -0.25
+                "2010-01-04 16:30",  # After the close: Tue, a: 1.0
+                "2010-01-08 17:00",  # Fri evening: Mon 11, b: 0.2
+                "2010-01-09 10:00",  # Sat: Mon 11, b: -0.25
+                "2010-01-05 10:00",  # Empty text: not counted
+                "2010-01-05 11:00",  # A symbol the panel lacks
+            ),
+            "symbol": [a, a, a, b, b, b, "ZZZ"],
+            "headline": ["up", "down", "big up more", "news", "down", " ", "up"],
+        }
+    )
+
+
+def _at(panel: Panel, name: str, date: str, column: int) -> float:
+    return float(panel.array(name)[panel.index.get_loc(pd.Timestamp(date)), column])
+
+
+def test_sentiment_fields_match_a_hand_calculation(market: Panel) -> None:
+    daily = daily_sentiment(_news(market), scorer=SCORER, sessions=market.index)
+    out = with_sentiment(market, daily)
+    np.testing.assert_array_equal(out.array("close"), market.array("close"))
+    assert _at(out, "sentiment", "2010-01-04", 0) == pytest.approx((0.5 - 0.25) / 2)
+    assert _at(out, "news_count", "2010-01-04", 0) == 2.0
+    assert _at(out, "sentiment", "2010-01-05", 0) == 1.0  # Published 16:30 Monday.
+    assert _at(out, "sentiment", "2010-01-11", 1) == pytest.approx((0.2 - 0.25) / 2)
+    assert _at(out, "news_count", "2010-01-11", 1) == 2.0
+    # Everything else: no news, NaN sentiment and a count of 0.
+    counts = out.array("news_count")
+    assert counts.sum() == 5.0
+    assert np.isnan(out.array("sentiment")[counts == 0]).all()
+    assert (counts[np.isnan(out.array("sentiment"))] == 0).all()
+
+
+def test_no_news_is_nan_but_neutral_news_is_zero(market: Panel) -> None:
+    a = market.symbols[0]
+    items = pd.DataFrame(
+        {"timestamp": _stamps("2010-01-06 10:00"), "symbol": [a], "headline": ["flat"]}
+    )
+    out = with_sentiment(market, daily_sentiment(items, scorer=FakeScorer({"flat": 0.0})))
+    assert _at(out, "sentiment", "2010-01-06", 0) == 0.0
+    assert _at(out, "news_count", "2010-01-06", 0) == 1.0
+    assert np.isnan(_at(out, "sentiment", "2010-01-07", 0))
+    assert _at(out, "news_count", "2010-01-07", 0) == 0.0
+
+
+def test_a_date_that_is_not_a_session_counts_for_the_next_one_pooled(market: Panel) -> None:
+    a = market.symbols[0]
+    items = pd.DataFrame(
+        {
+            "timestamp": _stamps("2010-01-15 17:00", "2010-01-19 10:00", "2010-01-19 11:00"),
+            "symbol": [a, a, a],
+            "headline": ["up", "down", "down"],
+        }
+    )
+    # Without sessions, Friday evening rolls to Mon 18 (a holiday): Tue 19 in the panel.
+    daily = daily_sentiment(items, scorer=SCORER)
+    assert pd.Timestamp("2010-01-18") in daily.index
+    out = with_sentiment(market, daily, field="tone", count_field="items")
+    assert _at(out, "tone", "2010-01-19", 0) == pytest.approx((0.5 - 0.25 - 0.25) / 3)
+    assert _at(out, "items", "2010-01-19", 0) == 3.0
+    assert np.isnan(_at(out, "tone", "2010-01-15", 0))  # Never earlier.
+
+
+def test_dates_outside_the_panel_are_dropped(market: Panel) -> None:
+    a = market.symbols[0]
+    items = pd.DataFrame(
+        {
+            "timestamp": _stamps("2009-12-30 10:00", "2011-06-01 10:00"),
+            "symbol": [a, a],
+            "headline": ["up", "up"],
+        }
+    )
+    out = with_sentiment(market, daily_sentiment(items, scorer=SCORER))
+    assert out.array("news_count").sum() == 0.0
+    assert np.isnan(out.array("sentiment")).all()
+
+
+def test_a_later_item_never_changes_earlier_sessions(market: Panel) -> None:
+    items = _news(market)
+    full = with_sentiment(market, daily_sentiment(items, scorer=SCORER))
+    for cut in range(len(items)):
+        prefix = with_sentiment(market, daily_sentiment(items.iloc[:cut], scorer=SCORER))
+        # Sessions before the first one a left-out item counts for are unchanged.
+        before = market.index < session_dates(items["timestamp"].iloc[cut:]).min()
+        for name in ("sentiment", "news_count"):
+            np.testing.assert_array_equal(prefix.array(name)[before], full.array(name)[before])
+
+
+def test_an_empty_table_gives_nan_sentiment_and_zero_counts(market: Panel) -> None:
+    out = with_sentiment(market, daily_sentiment(_news(market).iloc[:0], scorer=SCORER))
+    assert np.isnan(out.array("sentiment")).all()
+    assert (out.array("news_count") == 0).all()
+
+
+def test_a_table_that_is_not_daily_sentiment_output_is_rejected(market: Panel) -> None:
+    with pytest.raises(DataError, match="daily_sentiment"):
+        with_sentiment(market, pd.DataFrame({"AAPL": [0.1]}))

@@ -45,7 +45,9 @@ def test_backtest_writes_every_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "sharpe" in printed
     assert "signals_unknown_symbol: 1" in printed
     trades = pd.read_csv(out / "trades.csv")
-    assert tuple(trades.columns) == TRADE_CSV_COLUMNS
+    # Every trade carries the rule regime (trend / chop / volatile / neutral) at its entry.
+    assert tuple(trades.columns) == (*TRADE_CSV_COLUMNS, "regime")
+    assert set(trades["regime"]) <= {"trend", "chop", "volatile", "neutral", "unknown"}
     assert set(trades["symbol"]) == {"AAPL", "XOM", "MSFT"}
     assert set(pd.read_csv(out / "equity.csv").columns) >= {"date", "equity", "cash", "exposure"}
     metrics = json.loads((out / "metrics.json").read_text())

@@ -5,17 +5,36 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pandas as pd
+
 from harvester.app.context import AppContext
 from harvester.app.data import load_data
 from harvester.backtest.engine import run_backtest
 from harvester.backtest.result import BacktestResult
+from harvester.config.models import HarvesterConfig, RegimeConfig
 from harvester.core.errors import ConfigError
+from harvester.data.panel import Panel
 from harvester.data.providers.fetch import Progress
+from harvester.regimes.rules import rule_regime_names, rule_regimes_from_config
+from harvester.strategies.registry import STRATEGIES
 from harvester.strategies.signal_file import read_signal_file
 
-__all__ = ["BacktestJob", "run_backtest_job"]
+__all__ = [
+    "SIGNAL_FILE",
+    "BacktestJob",
+    "backtest_strategy",
+    "run_backtest_job",
+    "strategy_names",
+    "trade_regimes",
+]
 
-STRATEGIES = ("signals",)
+SIGNAL_FILE = "signals"
+"""The pseudo-strategy that trades a signal file (``--signals FILE``)."""
+
+
+def strategy_names() -> tuple[str, ...]:
+    """Every name ``--strategy`` accepts."""
+    return (SIGNAL_FILE, *STRATEGIES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +60,46 @@ def run_backtest_job(
     progress: Progress | None = None,
 ) -> BacktestJob:
     """Run ``strategy`` on the data ``spec`` and write trades, equity, metrics and report."""
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
-    if signals_path is None:
+    if strategy not in strategy_names():
+        raise ConfigError(
+            f"unknown strategy {strategy!r}; available: {', '.join(strategy_names())}"
+        )
+    if strategy == SIGNAL_FILE and signals_path is None:
         raise ConfigError("the signals strategy needs --signals FILE (columns date,symbol,signal)")
     loaded = load_data(ctx, spec, progress=progress)
-    aligned = read_signal_file(signals_path, loaded.panel)
-    result = run_backtest(loaded.panel, aligned.signals, ctx.config)
-    skipped = {f"signals_{reason}": n for reason, n in aligned.skipped.items()}
-    result = replace(result, warnings={**result.warnings, **skipped})
-    written = result.write(out_dir or _default_out(ctx), title=f"signals on {loaded.source}")
+    if strategy == SIGNAL_FILE:
+        assert signals_path is not None
+        result = _signal_file_backtest(loaded.panel, signals_path, ctx)
+    else:
+        result = backtest_strategy(loaded.panel, strategy, ctx.config)
+    written = result.write(out_dir or _default_out(ctx), title=f"{strategy} on {loaded.source}")
     return BacktestJob(result, loaded.source, written)
+
+
+def backtest_strategy(panel: Panel, name: str, config: HarvesterConfig) -> BacktestResult:
+    """Generate registered strategy ``name``'s signals on ``panel`` and simulate them (under
+    the engine settings the strategy prescribes on top of ``config``).
+    """
+    strategy = STRATEGIES[name]
+    config = strategy.configure(config)
+    output = strategy.generate(panel, config)
+    regimes = trade_regimes(panel, config.regimes)
+    return run_backtest(panel, output.signals, config, regimes=regimes)
+
+
+def _signal_file_backtest(panel: Panel, path: Path, ctx: AppContext) -> BacktestResult:
+    aligned = read_signal_file(path, panel)
+    regimes = trade_regimes(panel, ctx.config.regimes)
+    result = run_backtest(panel, aligned.signals, ctx.config, regimes=regimes)
+    skipped = {f"signals_{reason}": n for reason, n in aligned.skipped.items()}
+    return replace(result, warnings={**result.warnings, **skipped})
+
+
+def trade_regimes(panel: Panel, config: RegimeConfig) -> pd.DataFrame:
+    """Composer's rule regime (trend / chop / volatile / neutral) of every (date, symbol),
+    recorded on each trade as the regime at its entry decision, whatever the strategy.
+    """
+    labels = rule_regimes_from_config(
+        panel.array("close"), config, high=panel.array("high"), low=panel.array("low")
+    )
+    return pd.DataFrame(rule_regime_names(labels), index=panel.index, columns=list(panel.symbols))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +39,8 @@ class AppContext:
     resolved: ResolvedConfig
     secrets: Secrets
     now: Callable[[], datetime] = _utc_now
+    request: ConfigRequest = field(default_factory=ConfigRequest)
+    environ: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def config(self) -> HarvesterConfig:
@@ -57,6 +59,14 @@ class AppContext:
             now=self.now,
             progress=progress,
         )
+
+    def for_strategy(self, name: str) -> AppContext:
+        """Return a context whose config starts from the strategy's shipped defaults (if it
+        has any, e.g. Harvester II's ``config.json`` for ``panic``), then the same layers.
+        """
+        resolved = load_config(replace(self.request, strategy=name), environ=self.environ)
+        config = resolved.config.model_copy(update={"data": self.config.data})
+        return replace(self, resolved=replace(resolved, config=config))
 
     def with_data_range(self, start: str | None, end: str | None) -> AppContext:
         """Return a context whose data section uses ``start``/``end`` where given."""
@@ -88,4 +98,4 @@ def open_context(
         backup_count=logging_config.backup_count,
         console=log_to_console,
     )
-    return AppContext(resolved, secrets)
+    return AppContext(resolved, secrets, request=request, environ=dict(environ))

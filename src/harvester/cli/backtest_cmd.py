@@ -20,11 +20,21 @@ from harvester.cli.options import (
 )
 from harvester.cli.render import DownloadProgress, make_console, metrics_table
 from harvester.config.loader import ConfigRequest
+from harvester.strategies.registry import STRATEGIES
 
 
 def backtest_command(
     data: DataOption = "sample",
-    strategy: Annotated[str, typer.Option("--strategy", help="Strategy name.")] = "signals",
+    strategy: Annotated[
+        str,
+        typer.Option(
+            "--strategy", help="panic, composer, rally, consensus, or signals (a signal file)."
+        ),
+    ] = "signals",
+    named_config: Annotated[
+        str | None,
+        typer.Option("--named-config", help="Rally named config: baseline, conservative, ..."),
+    ] = None,
     signals: Annotated[
         Path | None, typer.Option("--signals", help="CSV/Parquet with date,symbol,signal.")
     ] = None,
@@ -53,11 +63,15 @@ def backtest_command(
         "risk_management.base_position_fraction": fraction,
         "risk_management.max_open_positions": max_positions,
         "initial_capital": initial_capital,
+        "strategies.rally.named_config": named_config,
     }
     request = ConfigRequest(
         base_file=config_file, profile=profile, assignments=tuple(assignments or ()), flags=flags
     )
-    ctx = open_context(request, environ=os.environ, cwd=Path.cwd()).with_data_range(start, end)
+    ctx = open_context(request, environ=os.environ, cwd=Path.cwd())
+    if strategy in STRATEGIES:
+        ctx = ctx.for_strategy(strategy)
+    ctx = ctx.with_data_range(start, end)
     console = make_console()
     with DownloadProgress(console) as progress, console.status("backtesting ..."):
         job = run_backtest_job(

@@ -11,7 +11,15 @@ import click
 import typer
 
 from harvester import __version__
-from harvester.cli import backtest_cmd, config_cmd, data_cmd, features_cmd, run_cmd
+from harvester.cli import (
+    backtest_cmd,
+    config_cmd,
+    data_cmd,
+    explain_cmd,
+    features_cmd,
+    run_cmd,
+    strategies_cmd,
+)
 from harvester.core.errors import HarvesterError
 
 __all__ = ["app", "main", "run"]
@@ -28,6 +36,8 @@ app.add_typer(data_cmd.app, name="data")
 run_cmd.register(app)
 backtest_cmd.register(app)
 features_cmd.register(app)
+strategies_cmd.register(app)
+explain_cmd.register(app)
 
 
 @app.callback()

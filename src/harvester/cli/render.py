@@ -145,23 +145,41 @@ _PERCENT_METRICS = frozenset(
 )  # fmt: skip
 
 
+def _metric_text(key: str, value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if key in _PERCENT_METRICS:
+        return f"{value * 100:.2f}%"
+    return f"{value:,.2f}" if abs(value) >= 1000 or key.endswith("equity") else f"{value:.4g}"
+
+
 def metrics_table(metrics: Mapping[str, float], *, title: str) -> Table:
     """Backtest metrics, percentages where the metric is a fraction."""
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
-        if math.isnan(value):
-            text = "-"
-        elif math.isinf(value):
-            text = "inf" if value > 0 else "-inf"
-        elif key in _PERCENT_METRICS:
-            text = f"{value * 100:.2f}%"
-        else:
-            text = (
-                f"{value:,.2f}" if abs(value) >= 1000 or key.endswith("equity") else f"{value:.4g}"
-            )
-        table.add_row(key, text)
+        table.add_row(key, _metric_text(key, value))
+    return table
+
+
+COMPARED_METRICS = (
+    "number_of_trades", "total_return", "cagr", "sharpe", "sortino", "max_drawdown",
+    "win_rate", "profit_factor", "exposure",
+)  # fmt: skip
+
+
+def comparison_table(rows: Sequence[tuple[str, Mapping[str, float]]], *, title: str) -> Table:
+    """One row per strategy, the headline metrics side by side."""
+    table = Table(title=title)
+    table.add_column("strategy")
+    for key in COMPARED_METRICS:
+        table.add_column(key.replace("_", " "), justify="right")
+    for name, metrics in rows:
+        cells = [_metric_text(key, metrics.get(key, math.nan)) for key in COMPARED_METRICS]
+        table.add_row(name, *cells)
     return table
 
 

@@ -1,9 +1,15 @@
-"""``harvester run``: the main job. Today: load the data, validate it, print a summary."""
+"""``harvester run``: the main job. Load the data, validate and summarise it, then backtest
+every strategy family on it and compare them.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from harvester.app.demo import run_demo
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -14,10 +20,7 @@ from harvester.cli.options import (
     context_from,
     load_with_progress,
 )
-from harvester.cli.render import (
-    make_console,
-    print_data_overview,
-)
+from harvester.cli.render import comparison_table, make_console, print_data_overview
 
 
 def run_command(
@@ -27,15 +30,33 @@ def run_command(
     config_file: ConfigFileOption = None,
     profile: ProfileOption = None,
     assignments: SetOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for each strategy's results.")
+    ] = None,
+    summary_only: Annotated[
+        bool, typer.Option("--summary-only", help="Only load, validate and summarise the data.")
+    ] = False,
 ) -> None:
-    """Load the data (the bundled real sample by default), validate it and summarise it."""
+    """Summarise the data (the bundled real sample by default), then backtest every strategy
+    on it (each with its shipped defaults) and print a comparison; reports under --out.
+    """
     ctx = context_from(
         config_file=config_file, profile=profile, assignments=assignments, start=start, end=end
     )
     console = make_console()
-    print_data_overview(console, load_with_progress(ctx, data, console), findings_limit=10)
+    loaded = load_with_progress(ctx, data, console)
+    print_data_overview(console, loaded, findings_limit=10)
     profile_name = ctx.config.profile or "defaults"
     console.print(f"config: {profile_name} (hash {ctx.config.content_hash()[:16]})")
+    if summary_only:
+        return
+    with console.status("backtesting ...") as status:
+        rows = run_demo(ctx, loaded, out_dir=out, on_start=lambda n: status.update(f"{n} ..."))
+    if not rows:
+        return
+    title = f"every strategy on {loaded.source} (each with its shipped defaults)"
+    console.print(comparison_table([(row.strategy, row.metrics) for row in rows], title=title))
+    console.print(f"reports: {rows[0].report.parent.parent}/<strategy>/report.html")
 
 
 def register(app: typer.Typer) -> None:

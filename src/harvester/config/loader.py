@@ -70,6 +70,7 @@ class ConfigRequest:
     asset: str | None = None
     assignments: Sequence[str] = ()
     flags: Mapping[str, Any] = field(default_factory=dict)
+    strategy: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,9 @@ def _collect_layers(
     request: ConfigRequest, environ: Mapping[str, str], home: HarvesterHome
 ) -> list[Layer]:
     layers: list[Layer] = []
+    shipped = _package_json("strategy_configs", request.strategy) if request.strategy else None
+    if shipped is not None:
+        layers.append(read_json_layer(shipped, source=f"strategy {request.strategy} ({shipped})"))
     base = _base_layer(request, home)
     if base is not None:
         layers.append(base)

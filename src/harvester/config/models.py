@@ -11,7 +11,10 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from harvester.config.base import Section
+from harvester.config.strategies import StrategiesConfig
 
 __all__ = [
     "BayesianConfig",
@@ -36,12 +39,6 @@ __all__ = [
 SanityMode = Literal["warn", "enforce", "off"]
 ProviderName = Literal["yfinance", "alphavantage", "alpaca"]
 StrategyName = Literal["momentum", "mean_reversion", "breakout"]
-
-
-class Section(BaseModel):
-    """Base of every config section: frozen, no unknown keys, no silent coercion of bools."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 class UniverseConfig(Section):
@@ -276,6 +273,7 @@ class HarvesterConfig(Section):
     composer: ComposerConfig = ComposerConfig()
     bayesian: BayesianConfig = BayesianConfig()
     regimes: RegimeConfig = RegimeConfig()
+    strategies: StrategiesConfig = StrategiesConfig()
     data: DataConfig = DataConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     logging: LoggingConfig = LoggingConfig()

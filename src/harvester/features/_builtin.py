@@ -130,6 +130,8 @@ BRAIN: tuple[FeatureSpec, ...] = (
     FeatureSpec("pct_above_ma", CLOSE, {"period": 50}, _period_less_one, breadth.pct_above_ma),
     FeatureSpec("golden_cross_count", CLOSE, {"fast": 50, "slow": 200}, _int("slow", -1),
                 breadth.golden_cross_count),
+    FeatureSpec("pct_new_high", CLOSE, {"period": 252}, _period_less_one, breadth.pct_new_high),
+    FeatureSpec("pct_new_low", CLOSE, {"period": 252}, _period_less_one, breadth.pct_new_low),
 )  # fmt: skip
 
 

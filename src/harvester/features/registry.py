@@ -72,6 +72,9 @@ class FeatureRegistry(Mapping[str, FeatureSpec]):
         except KeyError:
             raise ConfigError(f"unknown feature {name!r}; known: {sorted(self.specs)}") from None
 
+    def __contains__(self, name: object) -> bool:
+        return name in self.specs
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.specs)
 

@@ -34,7 +34,7 @@ RALLY: tuple[str, ...] = (
 BRAIN: tuple[str, ...] = (
     "rsi_score", "macd_score", "zscore_signal", "atr_stop_distance", "vwap", "vwap_extension",
     "double_top", "inverse_head_shoulders", "bull_flag", "bear_flag", "pct_above_ma",
-    "golden_cross_count",
+    "golden_cross_count", "pct_new_high", "pct_new_low",
 )  # fmt: skip
 
 FEATURE_SETS: Mapping[str, tuple[str, ...]] = MappingProxyType(

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from harvester.config.models import RegimeConfig
 from harvester.core.types import FloatArray, IntArray
 from harvester.features.technical import log_returns
 from harvester.features.trend import choppiness, linreg_slope
@@ -146,6 +147,18 @@ def rule_regimes(
     unknown = np.isnan(strength) | np.isnan(chop) | np.isnan(volatile)
     labels[unknown] = UNKNOWN
     return labels
+
+
+def rule_regimes_from_config(
+    close: FloatArray,
+    config: RegimeConfig,
+    *,
+    high: FloatArray | None = None,
+    low: FloatArray | None = None,
+) -> IntArray:
+    """:func:`rule_regimes` with the thresholds of the ``regimes`` config section."""
+    thresholds = config.model_dump(exclude={"market_filter_period"})
+    return rule_regimes(close, high=high, low=low, **thresholds)
 
 
 def rule_regime_names(labels: IntArray) -> np.ndarray[tuple[int, ...], np.dtype[np.str_]]:

@@ -14,7 +14,7 @@ from harvester.features.brain import (
     vwap_extension,
     zscore_signal,
 )
-from harvester.features.breadth import golden_cross_count, pct_above_ma
+from harvester.features.breadth import golden_cross_count, pct_above_ma, pct_new_high, pct_new_low
 from harvester.features.technical import wilder_atr
 from harvester.features.trend import macd_histogram
 from harvester.features.vwap import anchored_vwap, date_anchors, month_start_anchors, rolling_vwap
@@ -116,6 +116,18 @@ def test_golden_cross_count_is_broadcast_to_symbols_with_a_bar() -> None:
     np.testing.assert_array_equal(values[1], [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(values[2], [2.0, 2.0, 2.0])
     np.testing.assert_array_equal(values[3], [2.0, NAN, 2.0])
+
+
+def test_new_high_and_low_shares_count_symbols_with_enough_history() -> None:
+    # Window 3. Bar 2: A 1,2,3 (new high), B 3,2,1 (new low), C has two bars only.
+    # Bar 3: A 2,3,2.5 (neither), B 2,1,0.5 (new low), C 1,2,2 (ties count: new high).
+    close = np.array([[1.0, 3.0, NAN], [2.0, 2.0, 1.0], [3.0, 1.0, 2.0], [2.5, 0.5, 2.0]])
+    highs, lows = pct_new_high(close, period=3), pct_new_low(close, period=3)
+    assert np.isnan(highs[:2]).all() and np.isnan(lows[:2]).all()
+    np.testing.assert_allclose(highs[2], [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(lows[2], [0.5, 0.5, 0.5])
+    np.testing.assert_allclose(highs[3], [1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(lows[3], [1 / 3, 1 / 3, 1 / 3])
 
 
 @pytest.mark.parametrize("entry", [2.0, 3.0])

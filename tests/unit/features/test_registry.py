@@ -26,10 +26,10 @@ EXPECTED = {
     # Python brain
     "atr_stop_distance", "bear_flag", "bull_flag", "double_top", "golden_cross_count",
     "inverse_head_shoulders", "macd_score", "pct_above_ma", "rsi_score", "vwap",
-    "vwap_extension", "zscore_signal",
+    "vwap_extension", "zscore_signal", "pct_new_high", "pct_new_low",
 }  # fmt: skip
 # Breadth is computed across the universe, so a late listing changes the other symbols.
-CROSS_SECTIONAL = {"pct_above_ma", "golden_cross_count"}
+CROSS_SECTIONAL = {"pct_above_ma", "golden_cross_count", "pct_new_high", "pct_new_low"}
 PER_SYMBOL = sorted(
     name for name in EXPECTED if not FEATURES[name].aux and name not in CROSS_SECTIONAL
 )

@@ -1,0 +1,141 @@
+"""Composer's pieces: base scores, the eligible set per asset class, the softmax blender.
+
+Every array is (time × symbols) float64 (or (..., K) for the softmax) and every function is
+causal: row t uses the panel's rows up to t only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from harvester.config.models import StrategyName
+from harvester.config.strategies import ComposerStrategyConfig
+from harvester.core.types import BoolArray, FloatArray
+from harvester.data.panel import Panel
+from harvester.domain.asset_class import AssetClass
+from harvester.features import FEATURES
+from harvester.regimes.rules import CHOP, NEUTRAL, TREND, UNKNOWN, VOLATILE
+
+__all__ = [
+    "ASSET_CLASS_STRATEGIES",
+    "BASE_STRATEGIES",
+    "base_scores",
+    "breakout_score",
+    "eligible_mask",
+    "mean_reversion_score",
+    "momentum_score",
+    "regime_logits",
+    "softmax_weights",
+]
+
+BASE_STRATEGIES: tuple[StrategyName, ...] = ("momentum", "mean_reversion", "breakout")
+"""The base strategies, in the order of the last axis of every (…, K) array."""
+
+ASSET_CLASS_STRATEGIES: dict[AssetClass, frozenset[StrategyName]] = {
+    "crypto": frozenset({"momentum", "mean_reversion", "breakout"}),
+    "etf": frozenset({"momentum", "mean_reversion"}),
+    "equity": frozenset({"momentum", "breakout"}),
+}
+"""Composer's eligible set per asset class (crypto: all; ETF: no breakout; equity: no MR)."""
+
+_REGIME_KEYS: dict[int, str] = {
+    TREND: "trend",
+    CHOP: "chop",
+    VOLATILE: "volatile",
+    NEUTRAL: "neutral",
+}
+
+
+def momentum_score(panel: Panel, p: ComposerStrategyConfig) -> FloatArray:
+    """``tanh((SMA_fast − SMA_slow) / (scale · σ_slow))``; 0 on a flat window."""
+    close = panel.array("close")
+    fast = FEATURES.compute(panel, "sma", period=p.momentum_fast)
+    slow = FEATURES.compute(panel, "sma", period=p.momentum_lookback)
+    upper = FEATURES.compute(panel, "bb_upper", period=p.momentum_lookback, num_std=1.0)
+    sigma = upper - slow  # population std of the closes over the slow window
+    gap = fast - slow
+    ratio = np.full(close.shape, np.nan)
+    np.divide(gap, p.momentum_scale * sigma, out=ratio, where=sigma > 0)
+    ratio[(sigma == 0) & np.isfinite(gap)] = 0.0
+    return np.asarray(np.tanh(ratio), dtype=np.float64)
+
+
+def mean_reversion_score(panel: Panel, p: ComposerStrategyConfig) -> FloatArray:
+    """``−clip(z / mean_reversion_z, −1, 1)``: long below the mean, short above."""
+    z = FEATURES.compute(panel, "zscore", period=p.mean_reversion_lookback)
+    return -np.clip(z / p.mean_reversion_z, -1.0, 1.0)
+
+
+def breakout_score(panel: Panel, p: ComposerStrategyConfig) -> FloatArray:
+    """0 in the middle of the channel, ±1 at its edges, linear over the outer ``zone``.
+
+    ``x = 2 · range_position − 1`` in [−1, 1] (the close in the ``breakout_lookback`` bar
+    high/low channel, the current bar included, so a new high gives +1);
+    ``score = sign(x) · clip((|x| − (1 − zone)) / zone, 0, 1)``.
+    """
+    position = FEATURES.compute(panel, "range_position", period=p.breakout_lookback)
+    x = 2.0 * position - 1.0
+    edge = np.clip((np.abs(x) - (1.0 - p.breakout_zone)) / p.breakout_zone, 0.0, 1.0)
+    return np.sign(x) * edge
+
+
+def base_scores(panel: Panel, p: ComposerStrategyConfig) -> FloatArray:
+    """Return the (time, symbols, 3) base scores in :data:`BASE_STRATEGIES` order."""
+    return np.stack(
+        [momentum_score(panel, p), mean_reversion_score(panel, p), breakout_score(panel, p)],
+        axis=-1,
+    )
+
+
+def eligible_mask(
+    asset_classes: Sequence[AssetClass], allowed: Iterable[StrategyName] = BASE_STRATEGIES
+) -> BoolArray:
+    """Return the (symbols, 3) mask: the asset class's set intersected with ``allowed``.
+
+    ``allowed`` is ``config.composer.eligible_strategies`` (which the ``--asset`` override
+    sets globally).
+    """
+    allowed_set = frozenset(allowed)
+    return np.array(
+        [
+            [s in ASSET_CLASS_STRATEGIES[c] and s in allowed_set for s in BASE_STRATEGIES]
+            for c in asset_classes
+        ],
+        dtype=np.bool_,
+    ).reshape(len(asset_classes), len(BASE_STRATEGIES))
+
+
+def regime_logits(labels: np.ndarray, p: ComposerStrategyConfig) -> FloatArray:
+    """Map (time, symbols) rule-regime labels to (time, symbols, 3) softmax logits.
+
+    ``UNKNOWN`` bars take the neutral row when ``unknown_as_neutral``, else NaN.
+    """
+    table = np.full((len(_REGIME_KEYS) + 1, len(BASE_STRATEGIES)), np.nan)
+    for code, key in _REGIME_KEYS.items():
+        table[code] = [getattr(p, f"w_{key}_{s}") for s in BASE_STRATEGIES]
+    # Row -1 (the last) stands for UNKNOWN.
+    if p.unknown_as_neutral:
+        table[-1] = table[NEUTRAL]
+    index = np.where(labels == UNKNOWN, len(_REGIME_KEYS), labels)
+    return table[index]
+
+
+def softmax_weights(logits: FloatArray, eligible: BoolArray, temperature: float) -> FloatArray:
+    """Softmax of ``logits / temperature`` over the eligible entries of the last axis.
+
+    Ineligible entries get weight 0; the eligible ones sum to 1. Where no entry is eligible
+    or a logit is NaN, every weight is NaN (no opinion).
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    mask = np.broadcast_to(eligible, logits.shape)
+    scaled = np.where(mask, logits / temperature, -np.inf)
+    top = scaled.max(axis=-1, keepdims=True)
+    finite_top = np.where(np.isfinite(top), top, 0.0)
+    exp = np.where(mask, np.exp(scaled - finite_top), 0.0)
+    total = exp.sum(axis=-1, keepdims=True)
+    weights = np.full(logits.shape, np.nan)
+    np.divide(exp, total, out=weights, where=total > 0)
+    bad = np.isnan(np.where(mask, logits, 0.0)).any(axis=-1, keepdims=True) | (total <= 0)
+    return np.where(bad, np.nan, weights)

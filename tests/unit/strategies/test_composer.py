@@ -1,0 +1,286 @@
+"""Composer: base scores, eligible sets, softmax weights, regime shifts, signals, sample run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from harvester.backtest.engine import run_backtest
+from harvester.config.loader import ConfigRequest, load_config
+from harvester.config.models import HarvesterConfig
+from harvester.config.strategies import ComposerStrategyConfig
+from harvester.data.bundled import load_sample
+from harvester.data.panel import Panel
+from harvester.regimes.rules import CHOP, TREND
+from harvester.strategies._composer_blend import eligible_mask, softmax_weights
+from harvester.strategies.composer import STRATEGY, generate
+from harvester.strategies.registry import STRATEGIES
+from harvester.testing import SyntheticParams, generate_market
+
+
+def make_panel(closes: dict[str, np.ndarray], spread: float = 0.0) -> Panel:
+    """A panel whose high/low are ``close · (1 ± spread)``; open = close."""
+    symbols = tuple(closes)
+    close = np.column_stack([closes[s] for s in symbols]).astype(np.float64)
+    index = pd.bdate_range("2015-01-01", periods=close.shape[0])
+    fields = {
+        "open": close,
+        "high": close * (1.0 + spread),
+        "low": close * (1.0 - spread),
+        "close": close,
+        "volume": np.full(close.shape, 1e6),
+    }
+    return Panel(index, symbols, fields)
+
+
+def config(**sections: Any) -> HarvesterConfig:
+    return HarvesterConfig.model_validate(sections)
+
+
+def random_walk_panel(seed: int, symbols: tuple[str, ...], n: int = 320) -> Panel:
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(0.0, 0.02, size=(n, len(symbols)))
+    close = 50.0 * np.exp(np.cumsum(steps, axis=0))
+    wiggle = np.abs(rng.normal(0.0, 0.01, size=close.shape))
+    index = pd.bdate_range("2016-01-01", periods=n)
+    fields = {
+        "open": close * (1.0 + rng.normal(0.0, 0.005, size=close.shape)),
+        "high": close * (1.0 + wiggle),
+        "low": close * (1.0 - wiggle),
+        "close": close,
+        "volume": np.full(close.shape, 1e6),
+    }
+    return Panel(index, symbols, fields)
+
+
+# -- (1) regime shifts --------------------------------------------------------------------
+
+
+def test_trend_favours_momentum_and_chop_favours_mean_reversion() -> None:
+    n = 400
+    t = np.arange(n, dtype=np.float64)
+    trend = 100.0 * np.exp(0.01 * t)  # a noiseless exponential ramp
+    chop = 100.0 + 2.0 * np.array([0.0, 1.0, 0.0, -1.0])[np.arange(n) % 4]  # period-4 wave
+    out = generate(make_panel({"BTC-USD": trend, "ETH-USD": chop}), HarvesterConfig())
+    regime, w_mom, w_mr = (out.details[k] for k in ("regime", "weight_mom", "weight_mr"))
+    late = slice(300, n)
+    assert (regime[late, 0] == TREND).all()
+    assert (regime[late, 1] == CHOP).all()
+    e = math.e
+    # Default logits: trend (2, 0, 1), chop (0, 2, 0), neutral/unknown (1, 1, 1); T = 1.
+    assert w_mom[late, 0] == pytest.approx(e**2 / (e**2 + 1.0 + e))
+    assert w_mr[late, 0] == pytest.approx(1.0 / (e**2 + 1.0 + e))
+    assert w_mr[late, 1] == pytest.approx(e**2 / (e**2 + 2.0))
+    assert w_mom[late, 1] == pytest.approx(1.0 / (e**2 + 2.0))
+    # In warm-up the regime is unknown and the weights are the neutral 1/3 each: a shift.
+    assert w_mom[100, 0] == pytest.approx(1.0 / 3.0)
+    assert w_mr[100, 1] == pytest.approx(1.0 / 3.0)
+
+
+def test_lower_temperature_sharpens_the_weights() -> None:
+    n = 320
+    trend = 100.0 * np.exp(0.01 * np.arange(n))
+    panel = make_panel({"BTC-USD": trend})
+    cold = generate(panel, config(composer={"temperature": 0.5})).details["weight_mom"][-1, 0]
+    e4 = math.e**4
+    assert cold == pytest.approx(e4 / (e4 + 1.0 + math.e**2))
+
+
+# -- base scores by hand -------------------------------------------------------------------
+
+
+def test_base_scores_and_blend_on_a_linear_ramp() -> None:
+    close = 100.0 + np.arange(60, dtype=np.float64)
+    out = generate(make_panel({"BTC-USD": close}), HarvesterConfig())
+    d = out.details
+    sigma = math.sqrt((20**2 - 1) / 12.0)  # population std of 20 consecutive integers
+    mom = math.tanh(5.0 / (0.5 * sigma))  # SMA10 − SMA20 = 5 on a unit ramp
+    mr = -min(9.5 / sigma / 2.0, 1.0)  # close − SMA20 = 9.5
+    assert d["score_mom"][-1, 0] == pytest.approx(mom)
+    assert d["score_mr"][-1, 0] == pytest.approx(mr)
+    assert d["score_bo"][-1, 0] == pytest.approx(1.0)  # a new 20-bar high
+    assert d["regime"][-1, 0] == -1.0  # volatility rank still warming up → neutral weights
+    assert d["blend"][-1, 0] == pytest.approx((mom + mr + 1.0) / 3.0)
+    assert out.signals.direction[-1, 0] == 1
+    assert out.signals.score[-1, 0] == pytest.approx((mom + mr + 1.0) / 3.0)
+    assert np.isnan(d["blend"][:19, 0]).all()  # 20-bar windows not full yet
+    assert (out.signals.direction[:19] == 0).all()
+
+
+def test_breakout_is_zero_inside_the_channel() -> None:
+    # 20 bars ranging 90..110, then a close at 100: x = 0 → score 0; at 109: x = 0.9 → 0.5.
+    base = np.where(np.arange(20) % 2 == 0, 90.0, 110.0)
+    panel = make_panel({"SPY": np.append(base[:-1], [100.0]), "TSLA": np.append(base[:-1], 109)})
+    score = generate(panel, HarvesterConfig()).details["score_bo"][-1]
+    assert score[0] == pytest.approx(0.0)
+    assert score[1] == pytest.approx(0.5)
+
+
+# -- (2) softmax ---------------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    logits=arrays(np.float64, (6, 3), elements=st.floats(-10.0, 10.0)),
+    eligible=arrays(np.bool_, (6, 3)),
+    temperature=st.floats(0.05, 50.0),
+)
+def test_softmax_weights_sum_to_one_over_the_eligible(
+    logits: np.ndarray, eligible: np.ndarray, temperature: float
+) -> None:
+    weights = softmax_weights(logits, eligible, temperature)
+    for row in range(6):
+        if not eligible[row].any():
+            assert np.isnan(weights[row]).all()
+            continue
+        assert weights[row].sum() == pytest.approx(1.0)
+        assert (weights[row][~eligible[row]] == 0.0).all()
+        assert ((weights[row] >= 0.0) & (weights[row] <= 1.0)).all()
+        # Independent computation with math.exp, shifted by the largest eligible logit.
+        top = max(logits[row][eligible[row]]) / temperature
+        raw = [
+            math.exp(x / temperature - top) if ok else 0.0
+            for x, ok in zip(logits[row], eligible[row], strict=True)
+        ]
+        assert weights[row] == pytest.approx([r / sum(raw) for r in raw], abs=1e-12)
+
+
+def test_softmax_of_nan_logits_has_no_opinion() -> None:
+    weights = softmax_weights(np.array([[np.nan, 1.0, 0.0]]), np.array([True, True, False]), 1.0)
+    assert np.isnan(weights).all()
+
+
+# -- (3) eligible sets ---------------------------------------------------------------------
+
+
+def test_eligible_mask_by_asset_class() -> None:
+    mask = eligible_mask(["crypto", "etf", "equity"])
+    # Columns: momentum, mean_reversion, breakout.
+    assert mask.tolist() == [[True, True, True], [True, True, False], [True, False, True]]
+    only_mom = eligible_mask(["crypto", "etf"], ("momentum",))
+    assert only_mom.tolist() == [[True, False, False], [True, False, False]]
+
+
+def test_weights_follow_the_asset_class_of_each_symbol() -> None:
+    panel = random_walk_panel(3, ("BTC-USD", "SPY", "TSLA"))
+    assert [panel.meta[s].asset_class for s in panel.symbols] == ["crypto", "etf", "equity"]
+    d = generate(panel, HarvesterConfig()).details
+    w = np.stack([d["weight_mom"], d["weight_mr"], d["weight_bo"]], axis=-1)
+    assert (w[:, 0] > 0.0).all()  # crypto: all three
+    assert (w[:, 1, 2] == 0.0).all() and (w[:, 1, :2] > 0.0).all()  # ETF: no breakout
+    assert (w[:, 2, 1] == 0.0).all() and (w[:, 2, [0, 2]] > 0.0).all()  # equity: no MR
+    assert np.allclose(w.sum(axis=-1), 1.0)
+
+
+def test_the_composer_section_narrows_the_eligible_set() -> None:
+    panel = random_walk_panel(4, ("BTC-USD", "TSLA"))
+    out = generate(panel, config(composer={"eligible_strategies": ["momentum"]}))
+    assert (out.details["weight_mom"] == 1.0).all()
+    finite = np.isfinite(out.details["score_mom"])
+    assert np.array_equal(out.details["blend"][finite], out.details["score_mom"][finite])
+
+
+# -- (4) bounds ----------------------------------------------------------------------------
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_scores_and_blend_are_bounded(seed: int) -> None:
+    out = generate(random_walk_panel(seed, ("BTC-USD", "SPY", "TSLA", "AAPL")), HarvesterConfig())
+    for key in ("score_mom", "score_mr", "score_bo", "blend"):
+        values = out.details[key]
+        assert (np.abs(values[np.isfinite(values)]) <= 1.0).all(), key
+    s = out.signals
+    assert ((s.score >= 0.0) & (s.score <= 1.0)).all()
+    assert set(np.unique(s.direction)) <= {-1, 0, 1}
+    assert not (s.exit & (s.direction != 0)).any()
+
+
+# -- signals -------------------------------------------------------------------------------
+
+
+def test_entries_and_exits_follow_the_thresholds() -> None:
+    panel = random_walk_panel(11, ("BTC-USD", "ETH-USD", "TSLA"), n=200)
+    cfg = config(
+        composer={"eligible_strategies": ["momentum"]},
+        strategies={"composer": {"entry_threshold": 0.5, "exit_threshold": 0.2}},
+    )
+    out = generate(panel, cfg)
+    blend = out.details["score_mom"]  # the blend is the momentum score alone
+    n, m = blend.shape
+    for j in range(m):  # independent bar-by-bar replay of the rule
+        side = 0
+        for t in range(n):
+            b = blend[t, j]
+            want_dir = 0 if not np.isfinite(b) or abs(b) < 0.5 else int(np.sign(b))
+            side = want_dir or side  # the side of the latest entry signal, this bar's included
+            want_exit = np.isfinite(b) and ((side > 0 and b < 0.2) or (side < 0 and b > -0.2))
+            assert out.signals.direction[t, j] == want_dir
+            assert out.signals.exit[t, j] == want_exit
+    assert (out.signals.size == 1.0).all()
+    assert (out.signals.direction != 0).any() and out.signals.exit.any()
+
+
+def test_thresholds_must_be_ordered() -> None:
+    with pytest.raises(ValueError, match="exit_threshold"):
+        ComposerStrategyConfig(entry_threshold=0.2, exit_threshold=0.3)
+
+
+# -- causality -----------------------------------------------------------------------------
+
+
+def test_truncating_the_panel_leaves_earlier_rows_unchanged() -> None:
+    panel = generate_market(SyntheticParams(symbols=4, years=2, seed=5)).panel
+    full = generate(panel, HarvesterConfig())
+    for cut in (30, 280, 400):
+        part = generate(panel.slice(end=panel.index[cut]), HarvesterConfig())
+        for name in ("direction", "exit", "size", "score"):
+            a, b = getattr(part.signals, name), getattr(full.signals, name)[: cut + 1]
+            assert np.array_equal(a, b), name
+        for key, values in part.details.items():
+            assert np.array_equal(values, full.details[key][: cut + 1], equal_nan=True), key
+
+
+# -- (5) bundled sample, registry, risk profiles -------------------------------------------
+
+
+def test_registered() -> None:
+    assert STRATEGIES["composer"] is STRATEGY
+    assert STRATEGY.params(HarvesterConfig()) == ComposerStrategyConfig()
+
+
+def test_trades_on_the_bundled_sample() -> None:
+    panel = load_sample()
+    cfg = HarvesterConfig()
+    result = run_backtest(panel, generate(panel, cfg).signals, cfg)
+    assert len(result.trades) > 0
+    for key in ("total_return", "sharpe", "max_drawdown"):
+        assert math.isfinite(result.metrics[key]), key
+
+
+@pytest.mark.parametrize(
+    ("profile", "exposure", "drawdown"),
+    [("risk_low", 25.0, 8.0), ("risk_balanced", 50.0, 15.0), ("risk_strict", 75.0, 25.0)],
+)
+def test_runs_under_each_risk_profile(
+    profile: str, exposure: float, drawdown: float, tmp_path: Path
+) -> None:
+    resolved = load_config(
+        ConfigRequest(profile=profile), environ={"HARVESTER_HOME": str(tmp_path)}
+    )
+    cfg = resolved.config
+    assert cfg.risk_params.max_gross_exposure_pct == exposure
+    assert cfg.risk_params.max_drawdown_pct == drawdown
+    panel = generate_market(SyntheticParams(symbols=6, years=2, seed=9)).panel
+    out = generate(panel, cfg)
+    result = run_backtest(panel, out.signals, cfg)
+    assert (out.signals.direction != 0).any()
+    assert math.isfinite(result.metrics["total_return"])

@@ -72,7 +72,11 @@ def run_backtest_job(
         result = _signal_file_backtest(loaded.panel, signals_path, ctx)
     else:
         result = backtest_strategy(loaded.panel, strategy, ctx.config)
-    written = result.write(out_dir or _default_out(ctx), title=f"{strategy} on {loaded.source}")
+    written = result.write(
+        out_dir or _default_out(ctx),
+        title=f"{strategy} on {loaded.source}",
+        close=loaded.panel.frame("close"),
+    )
     return BacktestJob(result, loaded.source, written)
 
 

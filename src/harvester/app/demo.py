@@ -40,7 +40,9 @@ def run_demo(
             on_start(name)
         config = ctx.for_strategy(name).config
         result = backtest_strategy(loaded.panel, name, config)
-        written = result.write(root / name, title=f"{name} on {loaded.source}")
+        written = result.write(
+            root / name, title=f"{name} on {loaded.source}", close=loaded.panel.frame("close")
+        )
         report = next(path for path in written if path.suffix == ".html")
         rows.append(DemoRow(name, result.metrics, report))
     return rows

@@ -12,7 +12,11 @@ Files written by ``BacktestResult.write(out_dir)``:
 - ``metrics.json``: flat snake_case metrics (``sharpe``, ``max_drawdown``, ``cagr``, …),
   ``null`` for undefined or infinite values;
 - ``run.json``: config hash, data fingerprint, warnings and the resolved config;
-- ``report.html``: a self-contained report with equity, drawdown and monthly-return plots.
+- ``report.html``: a self-contained report with equity, drawdown and monthly-return plots;
+- ``equity.png``, ``drawdown.png`` and ``trades_<SYMBOL>.png`` for the six symbols with the
+  most trades (see :mod:`harvester.backtest.plots`).
+
+matplotlib is imported only when ``write`` draws, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from harvester.backtest._arrays import FILL_COLUMNS, TRADE_COLUMNS, WARNING_NAMES, SimOutput
-from harvester.backtest.report import write_html_report
 from harvester.config.models import HarvesterConfig
 from harvester.core.paths import atomic_path
 from harvester.data.panel import Panel
@@ -59,8 +62,21 @@ class BacktestResult:
     def config_hash(self) -> str:
         return self.config.content_hash()
 
-    def write(self, out_dir: Path, *, title: str = "harvester backtest") -> list[Path]:
-        """Write every output file into ``out_dir`` (each atomically); return their paths."""
+    def write(
+        self,
+        out_dir: Path,
+        *,
+        title: str = "harvester backtest",
+        close: pd.DataFrame | None = None,
+    ) -> list[Path]:
+        """Write every output file into ``out_dir`` (each atomically); return their paths.
+
+        ``close`` (dates × symbols, optional) is drawn under the trade markers of the
+        trade plots; without it they join the trades' own prices.
+        """
+        from harvester.backtest.plots import write_plots
+        from harvester.backtest.report import write_html_report
+
         out_dir.mkdir(parents=True, exist_ok=True)
         written = [
             _write_text(out_dir / "trades.csv", self.trades.to_csv(index=False)),
@@ -81,7 +97,8 @@ class BacktestResult:
             },
             warnings=[f"{name}: {count}" for name, count in self.warnings.items() if count],
         )
-        return [*written, report]
+        plots = write_plots(out_dir, equity=self.equity, trades=self.trades, close=close)
+        return [*written, report, *plots]
 
     def _provenance(self) -> dict[str, Any]:
         return {

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
+import pandas as pd
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from harvester.app.backtest import run_backtest_job
-from harvester.app.context import open_context
+from harvester.app.context import AppContext, open_context
+from harvester.app.portfolio import RallyValidation, UniverseRun, run_universe, validate_rally
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -20,6 +26,7 @@ from harvester.cli.options import (
 )
 from harvester.cli.render import DownloadProgress, make_console, metrics_table
 from harvester.config.loader import ConfigRequest
+from harvester.core.errors import ConfigError
 from harvester.strategies.registry import STRATEGIES
 
 
@@ -51,6 +58,20 @@ def backtest_command(
     start: StartOption = None,
     end: EndOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for the result files.")] = None,
+    run_all: Annotated[
+        bool,
+        typer.Option(
+            "--run-all",
+            help="Backtest every symbol alone (initial capital split evenly) and sum a portfolio.",
+        ),
+    ] = False,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate",
+            help="Rally only: compare auto-calibrated with hand-set r_up/d_dn per fold.",
+        ),
+    ] = False,
     config_file: ConfigFileOption = None,
     profile: ProfileOption = None,
     assignments: SetOption = None,
@@ -73,6 +94,14 @@ def backtest_command(
         ctx = ctx.for_strategy(strategy)
     ctx = ctx.with_data_range(start, end)
     console = make_console()
+    if run_all and validate:
+        raise ConfigError("--run-all and --validate are separate runs; pass one of them")
+    if validate:
+        _validate(ctx, data, strategy=strategy, out=out, console=console)
+        return
+    if run_all:
+        _run_all(ctx, data, strategy=strategy, out=out, console=console)
+        return
     with DownloadProgress(console) as progress, console.status("backtesting ..."):
         job = run_backtest_job(
             ctx, data, strategy=strategy, signals_path=signals, out_dir=out, progress=progress
@@ -82,6 +111,97 @@ def backtest_command(
         if count:
             console.print(f"warning: {name}: {count}")
     console.print(f"results: {job.written[0].parent}")
+
+
+def _run_all(
+    ctx: AppContext, data: str, *, strategy: str, out: Path | None, console: Console
+) -> None:
+    with (
+        DownloadProgress(console) as download,
+        DownloadProgress(console, label="backtesting symbols") as progress,
+    ):
+        run = run_universe(
+            ctx, data, strategy=strategy, out_dir=out, progress=progress,
+            download_progress=download,
+        )  # fmt: skip
+    console.print(_symbols_table(run))
+    title = f"{strategy} portfolio of {len(run.runs)} symbols on {run.source}"
+    console.print(metrics_table(run.metrics, title=title))
+    console.print(f"results: {run.out_dir}")
+
+
+def _percent(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value * 100:+.2f}%"
+
+
+def _number(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
+
+
+def _symbols_table(run: UniverseRun) -> Table:
+    table = Table(title=f"{run.strategy}: each symbol alone, best total return first")
+    for name in ("symbol", "trades", "total return", "sharpe", "max drawdown", "win rate"):
+        table.add_column(name, justify="left" if name == "symbol" else "right")
+    for row in run.symbols.to_dict("records"):
+        table.add_row(
+            str(row["symbol"]), str(row["trades"]), _percent(float(row["total_return"])),
+            _number(float(row["sharpe"])), _percent(float(row["max_drawdown"])),
+            _percent(float(row["win_rate"])),
+        )  # fmt: skip
+    return table
+
+
+def _validate(
+    ctx: AppContext, data: str, *, strategy: str, out: Path | None, console: Console
+) -> None:
+    if strategy != "rally":
+        raise ConfigError(
+            f"--validate checks Rally's calibration; use --strategy rally, not {strategy!r}"
+        )
+    with DownloadProgress(console) as download, console.status("fitting Rally twice ..."):
+        check = validate_rally(ctx, data, out_dir=out, progress=download)
+    console.print(_validation_table(check))
+    console.print(f"fold report ({check.report_thresholds} thresholds): {check.out_dir}")
+
+
+def _floats(value: object) -> list[float]:
+    assert isinstance(value, Sequence)
+    return [float(v) for v in value]
+
+
+def _cell(values: Mapping[str, object], key: str, fold: int, spec: str) -> str:
+    series = _floats(values[key])
+    if fold >= len(series) or pd.isna(series[fold]):
+        return "-"
+    return format(series[fold], spec)
+
+
+def _validation_table(check: RallyValidation) -> Table:
+    title = (
+        f"Rally on {check.source}: auto-calibrated vs hand-set "
+        f"(r_up={check.hand_r_up:g}, d_dn={check.hand_d_dn:g}) thresholds"
+    )
+    table = Table(title=title)
+    table.add_column("fold", justify="right")
+    table.add_column("thresholds")
+    for name in ("r_up", "d_dn", "train label rate", "test label rate", "Brier"):
+        table.add_column(name, justify="right")
+    folds = len(_floats(check.comparison["auto"]["brier"]))
+    for fold in range(folds):
+        for name in ("auto", "hand"):
+            values = check.comparison[name]
+            table.add_row(
+                str(fold) if name == "auto" else "", name,
+                _cell(values, "r_up", fold, ".2f"), _cell(values, "d_dn", fold, ".2f"),
+                _cell(values, "train_label_rate", fold, ".1%"),
+                _cell(values, "test_label_rate", fold, ".1%"),
+                _cell(values, "brier", fold, ".4f"),
+            )  # fmt: skip
+    for name in ("auto", "hand"):
+        briers = [b for b in _floats(check.comparison[name]["brier"]) if not math.isnan(b)]
+        mean = f"{sum(briers) / len(briers):.4f}" if briers else "-"
+        table.add_row("mean", name, "", "", "", "", mean)
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -47,6 +47,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_features.py --set all
 	$(BIN)/python bench/bench_hmm.py
 	$(BIN)/python bench/bench_sentiment.py
+	$(BIN)/python bench/bench_e2e.py
+	$(BIN)/python bench/bench_rally.py
 
 ## Rebuild the bundled sample and reference lists from ../shared/data.
 sample: $(STAMP)

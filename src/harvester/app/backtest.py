@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harvester.app.context import AppContext
@@ -26,6 +27,7 @@ __all__ = [
     "run_backtest_job",
     "strategy_names",
     "trade_regimes",
+    "with_regime_names",
 ]
 
 SIGNAL_FILE = "signals"
@@ -88,22 +90,32 @@ def backtest_strategy(panel: Panel, name: str, config: HarvesterConfig) -> Backt
     config = strategy.configure(config)
     output = strategy.generate(panel, config)
     regimes = trade_regimes(panel, config.regimes)
-    return run_backtest(panel, output.signals, config, regimes=regimes)
+    return with_regime_names(run_backtest(panel, output.signals, config, regimes=regimes))
 
 
 def _signal_file_backtest(panel: Panel, path: Path, ctx: AppContext) -> BacktestResult:
     aligned = read_signal_file(path, panel)
     regimes = trade_regimes(panel, ctx.config.regimes)
-    result = run_backtest(panel, aligned.signals, ctx.config, regimes=regimes)
+    result = with_regime_names(run_backtest(panel, aligned.signals, ctx.config, regimes=regimes))
     skipped = {f"signals_{reason}": n for reason, n in aligned.skipped.items()}
     return replace(result, warnings={**result.warnings, **skipped})
 
 
 def trade_regimes(panel: Panel, config: RegimeConfig) -> pd.DataFrame:
-    """Composer's rule regime (trend / chop / volatile / neutral) of every (date, symbol),
-    recorded on each trade as the regime at its entry decision, whatever the strategy.
+    """Composer's rule regime code (trend / chop / volatile / neutral, see
+    :mod:`harvester.regimes.rules`) of every (date, symbol), recorded on each trade as the
+    regime at its entry decision, whatever the strategy; :func:`with_regime_names` names them.
     """
     labels = rule_regimes_from_config(
         panel.array("close"), config, high=panel.array("high"), low=panel.array("low")
     )
-    return pd.DataFrame(rule_regime_names(labels), index=panel.index, columns=list(panel.symbols))
+    return pd.DataFrame(labels, index=panel.index, columns=list(panel.symbols), copy=False)
+
+
+def with_regime_names(result: BacktestResult) -> BacktestResult:
+    """Return ``result`` with its trades' regime codes replaced by their names."""
+    if "regime" not in result.trades:
+        return result
+    codes = result.trades["regime"].to_numpy(dtype=np.int64)
+    trades = result.trades.assign(regime=rule_regime_names(codes))
+    return replace(result, trades=trades)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from harvester.app.backtest import trade_regimes
+from harvester.app.backtest import trade_regimes, with_regime_names
 from harvester.app.context import AppContext
 from harvester.app.data import load_data
 from harvester.backtest.engine import run_backtest
@@ -16,6 +16,7 @@ from harvester.config.models import RiskManagementConfig
 from harvester.core.errors import DataError
 from harvester.data.panel import Panel
 from harvester.features.volatility import average_true_range
+from harvester.regimes.rules import rule_regime_names
 from harvester.strategies.registry import STRATEGIES
 
 __all__ = ["Explanation", "explain_signal"]
@@ -61,7 +62,7 @@ def explain_signal(
     config = STRATEGIES[strategy].configure(ctx.config)
     output = STRATEGIES[strategy].generate(panel, config)
     regimes = trade_regimes(panel, config.regimes)
-    result = run_backtest(panel, output.signals, config, regimes=regimes)
+    result = with_regime_names(run_backtest(panel, output.signals, config, regimes=regimes))
     risk = config.risk_management
     atr = average_true_range(
         panel.array("high"), panel.array("low"), panel.array("close"), period=risk.atr_period
@@ -72,7 +73,7 @@ def explain_signal(
         symbol=symbol,
         date=panel.index[t],
         close=float(panel.array("close")[t, s]),
-        regime=str(regimes.iat[t, s]),
+        regime=str(rule_regime_names(regimes.to_numpy()[t : t + 1, s])[0]),
         signal={name: float(values[t, s]) for name, values in output.signals._asdict().items()},
         details={name: float(values[t, s]) for name, values in output.details.items()},
         risk={

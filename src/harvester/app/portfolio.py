@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from harvester.analytics.metrics import compute_metrics, infer_periods_per_year, trade_stats
-from harvester.app.backtest import trade_regimes
+from harvester.app.backtest import trade_regimes, with_regime_names
 from harvester.app.context import AppContext
 from harvester.app.data import load_data
 from harvester.backtest.engine import run_backtest
@@ -196,8 +196,10 @@ def run_universe(
     close = panel.frame("close")
     runs: list[SymbolRun] = []
     for j, symbol in enumerate(symbols):
-        result = run_backtest(
-            panel.select([symbol]), _column(signals, j), alone, regimes=regimes[[symbol]]
+        result = with_regime_names(
+            run_backtest(
+                panel.select([symbol]), _column(signals, j), alone, regimes=regimes[[symbol]]
+            )
         )
         folder = root / _folder(symbol)
         result.write(folder, title=f"{strategy} on {symbol} ({loaded.source})", close=close)

@@ -131,7 +131,7 @@ def _regime_at_decision(
 ) -> np.ndarray:
     bars = (raw["entry_bar"].to_numpy(dtype=np.int64) - decision_lag).clip(min=0)
     columns = raw["symbol"].to_numpy(dtype=np.int64)
-    result: np.ndarray = regimes.to_numpy(dtype=object)[bars, columns]
+    result: np.ndarray = regimes.to_numpy()[bars, columns]
     return result
 
 

@@ -17,6 +17,7 @@ from harvester.cli import (
     data_cmd,
     explain_cmd,
     features_cmd,
+    research_cmd,
     run_cmd,
     strategies_cmd,
 )
@@ -38,6 +39,7 @@ backtest_cmd.register(app)
 features_cmd.register(app)
 strategies_cmd.register(app)
 explain_cmd.register(app)
+research_cmd.register(app)
 
 
 @app.callback()

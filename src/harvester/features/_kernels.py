@@ -20,6 +20,7 @@ __all__ = [
     "ewm_nb",
     "lagged_sum_nb",
     "rolling_correlation_nb",
+    "rolling_count_below_nb",
     "rolling_max_nb",
     "rolling_mean_nb",
     "rolling_rank_nb",
@@ -151,6 +152,34 @@ def rolling_rank_nb(values: FloatArray, window: int) -> FloatArray:
         for s in range(n_symbols):
             if missing[s] == 0:
                 out[t, s] = (below[s] - 1.0) / (window - 1.0)
+    return out
+
+
+@njit
+def rolling_count_below_nb(values: FloatArray, window: int) -> FloatArray:
+    """How many of the last ``window`` values are strictly below the current one; NaN while
+    the window is incomplete or holds a missing (NaN or infinite) value.
+
+    With it, "the value is above the window's q-quantile (linear interpolation)" is exactly
+    ``count > q · (window − 1)``, with no quantile to compute.
+    """
+    n_times, n_symbols = values.shape
+    out = np.full((n_times, n_symbols), np.nan)
+    missing = np.zeros(n_symbols, dtype=np.int64)
+    below = np.zeros(n_symbols)
+    for t in range(n_times):
+        _count_missing_nb(values, t, window, missing)
+        if t < window - 1:
+            continue
+        current = values[t]
+        below[:] = 0.0
+        for j in range(t - window + 1, t + 1):
+            row = values[j]
+            for s in range(n_symbols):
+                below[s] += 1.0 if row[s] < current[s] else 0.0
+        for s in range(n_symbols):
+            if missing[s] == 0:
+                out[t, s] = below[s]
     return out
 
 

@@ -99,6 +99,13 @@ def rolling_rank_reference(values: FloatArray, window: int) -> FloatArray:
     return _per_window(values, window, rank)
 
 
+def rolling_count_below_reference(values: FloatArray, window: int) -> FloatArray:
+    """Window values strictly below the current one; see :func:`_kernels.rolling_count_below_nb`."""
+    return _per_window(
+        values, window, lambda recent, current: float(sum(v < current for v in recent))
+    )
+
+
 def rolling_max_reference(values: FloatArray, window: int) -> FloatArray:
     """Largest of the last ``window`` values; see :func:`_kernels.rolling_max_nb`."""
     return _per_window(values, window, lambda recent, _: max(recent))

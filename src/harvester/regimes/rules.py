@@ -32,10 +32,11 @@ True
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from harvester.config.models import RegimeConfig
 from harvester.core.types import FloatArray, IntArray
+from harvester.features._common import by_column_halves, rolling_std
+from harvester.features._kernels import rolling_count_below_nb
 from harvester.features.technical import log_returns
 from harvester.features.trend import choppiness, linreg_slope
 
@@ -58,8 +59,6 @@ CHOP = 2
 VOLATILE = 3
 # Indexed by label (0 to 3); UNKNOWN (-1) is named "unknown".
 RULE_REGIME_NAMES: tuple[str, str, str, str] = ("neutral", "trend", "chop", "volatile")
-# Relative margin by which volatility must exceed its quantile (rounding, not signal).
-_VOL_MARGIN = 1e-9
 
 
 def _log_price(close: FloatArray) -> FloatArray:
@@ -78,8 +77,7 @@ def trend_strength(close: FloatArray, *, window: int = 20) -> FloatArray:
     log_price = _log_price(np.asarray(close, dtype=np.float64))
     slope = linreg_slope(log_price, period=window)
     returns = log_returns(np.exp(log_price))
-    sigma = pd.DataFrame(returns).rolling(window - 1, min_periods=window - 1).std(ddof=1)
-    noise = sigma.to_numpy(np.float64) * np.sqrt(window)
+    noise = rolling_std(returns, window=window - 1, ddof=1) * np.sqrt(window)
     drift = slope * window
     out = np.full(drift.shape, np.nan)
     np.divide(drift, noise, out=out, where=noise > 0)
@@ -89,12 +87,16 @@ def trend_strength(close: FloatArray, *, window: int = 20) -> FloatArray:
 
 
 def _volatile(close: FloatArray, window: int, rank_window: int, quantile: float) -> FloatArray:
-    """1.0 where volatility is above its rolling quantile, 0.0 where not, NaN in warm-up."""
-    vol = pd.DataFrame(log_returns(close)).rolling(window, min_periods=window).std(ddof=1)
-    level = vol.rolling(rank_window, min_periods=rank_window).quantile(quantile)
-    current, threshold = vol.to_numpy(np.float64), level.to_numpy(np.float64)
-    above = (current > threshold * (1.0 + _VOL_MARGIN)).astype(np.float64)
-    return np.where(np.isnan(threshold), np.nan, above)
+    """1.0 where volatility is above its rolling quantile, 0.0 where not, NaN in warm-up.
+
+    "Above the ``quantile`` quantile (linear interpolation) of its last ``rank_window``
+    values" is exactly "more than ``quantile · (rank_window − 1)`` of them strictly below it",
+    which needs a count, not the quantile; a flat volatility is never volatile.
+    """
+    vol = rolling_std(log_returns(close), window=window, ddof=1)
+    below = by_column_halves(lambda part: rolling_count_below_nb(part, rank_window), vol)
+    above = (below > quantile * (rank_window - 1)).astype(np.float64)
+    return np.where(np.isnan(below), np.nan, above)
 
 
 def rule_regimes(

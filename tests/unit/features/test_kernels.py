@@ -14,6 +14,7 @@ from harvester.features._kernels import (
     ewm_nb,
     lagged_sum_nb,
     rolling_correlation_nb,
+    rolling_count_below_nb,
     rolling_max_nb,
     rolling_mean_nb,
     rolling_rank_nb,
@@ -27,6 +28,7 @@ from harvester.features._reference import (
     ewm_reference,
     lagged_sum_reference,
     rolling_correlation_reference,
+    rolling_count_below_reference,
     rolling_max_reference,
     rolling_mean_reference,
     rolling_rank_reference,
@@ -38,6 +40,7 @@ from harvester.features._reference import (
 
 ROLLING = {
     "rank": (rolling_rank_nb, rolling_rank_reference),
+    "count_below": (rolling_count_below_nb, rolling_count_below_reference),
     "max": (rolling_max_nb, rolling_max_reference),
     "mean": (rolling_mean_nb, rolling_mean_reference),
     "std": (rolling_std_nb, rolling_std_reference),

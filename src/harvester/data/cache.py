@@ -203,14 +203,7 @@ class ParquetCache:
         DataError
             A symbol has no cache file, or a file cannot be read.
         """
-        paths = [self.path(provider, s) for s in symbols]
-        missing = [s for s, p in zip(symbols, paths, strict=True) if not p.is_file()]
-        if missing:
-            raise DataError(
-                f"{len(missing)} symbol(s) not cached for {provider}, e.g. {missing[:5]}; "
-                "fetch them first"
-            )
-        tables = _read_tables(paths)
+        tables = _read_tables(self._cached_paths(provider, symbols))
         counts = np.fromiter((t.num_rows for t in tables), dtype=np.int64, count=len(tables))
         table = pa.concat_tables(tables) if tables else _SCHEMA.empty_table()
         codes = np.repeat(np.arange(len(tables), dtype=np.int32), counts)
@@ -219,8 +212,42 @@ class ParquetCache:
         return frame
 
     def load_panel(self, provider: str, symbols: Sequence[str]) -> Panel:
-        """Return a Panel of the cached bars of ``symbols`` (see ``read_many``)."""
-        return Panel.from_long(self.read_many(provider, symbols))
+        """Return a Panel of the cached bars of ``symbols`` (as ``Panel.from_long`` of
+        ``read_many`` would, symbols sorted, dates the union of theirs).
+
+        Each file's columns go straight into the (time × symbols) arrays, with no long
+        frame in between: the peak memory is the Arrow tables plus the panel.
+        """
+        paths = self._cached_paths(provider, symbols)
+        order = sorted(range(len(symbols)), key=lambda k: str(symbols[k]))
+        tables = _read_tables([paths[k] for k in order])
+        dates = [t.column("date").to_numpy().astype("datetime64[ns]") for t in tables]
+        index = np.unique(np.concatenate(dates)) if dates else np.array([], "datetime64[ns]")
+        # Filled symbol by symbol into (symbols × time) rows, contiguous writes, then
+        # transposed once into the panel's (time × symbols) layout.
+        by_symbol = {name: np.full((len(tables), len(index)), np.nan) for name in _COLUMNS}
+        for j, (table, when) in enumerate(zip(tables, dates, strict=True)):
+            rows = np.searchsorted(index, when)
+            if len(np.unique(rows)) != len(rows):
+                raise DataError(
+                    f"cache file {paths[order[j]]} has duplicate dates; delete it and fetch again"
+                )
+            for name in _COLUMNS:
+                by_symbol[name][j, rows] = table.column(name).to_numpy()
+        del tables
+        fields = {name: np.ascontiguousarray(by_symbol.pop(name).T) for name in _COLUMNS}
+        names = tuple(str(symbols[k]) for k in order)
+        return Panel(pd.DatetimeIndex(index), names, fields, meta={})
+
+    def _cached_paths(self, provider: str, symbols: Sequence[str]) -> list[Path]:
+        paths = [self.path(provider, s) for s in symbols]
+        missing = [s for s, p in zip(symbols, paths, strict=True) if not p.is_file()]
+        if missing:
+            raise DataError(
+                f"{len(missing)} symbol(s) not cached for {provider}, e.g. {missing[:5]}; "
+                "fetch them first"
+            )
+        return paths
 
     def _provider_dir(self, provider: str) -> Path:
         if not _PROVIDER_NAME.match(provider):

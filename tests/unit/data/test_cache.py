@@ -15,6 +15,7 @@ import pytest
 
 from harvester.core.errors import DataError
 from harvester.data.cache import ParquetCache
+from harvester.data.panel import Panel
 
 NOW = datetime(2024, 1, 6, 12, 0, tzinfo=UTC)
 TTL = timedelta(hours=12)
@@ -225,3 +226,16 @@ def test_symbols_of_an_unknown_provider_is_empty_and_creates_nothing(
     assert cache.symbols("alpaca") == []
     assert cache.entry("alpaca", "AAPL") is None
     assert not cache.root.exists()
+
+
+def test_load_panel_equals_the_panel_of_the_long_frame(cache: ParquetCache) -> None:
+    cache.put("yfinance", "MSFT", _bars(DAYS[1:3], base=300.0), fetched_at=NOW)
+    cache.put("yfinance", "AAPL", _bars(DAYS), fetched_at=NOW)
+    cache.put("yfinance", "IBM", _bars(DAYS[2:], base=50.0), fetched_at=NOW)
+    order = ["MSFT", "IBM", "AAPL"]
+
+    direct = cache.load_panel("yfinance", order)
+    via_long = Panel.from_long(cache.read_many("yfinance", order))
+
+    assert direct.symbols == via_long.symbols == ("AAPL", "IBM", "MSFT")
+    assert direct.fingerprint() == via_long.fingerprint()

@@ -184,26 +184,69 @@ def rolling_count_below_nb(values: FloatArray, window: int) -> FloatArray:
 
 
 @njit
-def rolling_max_nb(values: FloatArray, window: int) -> FloatArray:
-    """Largest of the last ``window`` values; NaN while the window is incomplete or holds a
-    missing (NaN or infinite) value.
-    """
+def _block_maxima_nb(values: FloatArray, window: int) -> tuple[FloatArray, FloatArray]:
+    # Van Herk / Gil-Werman: running maxima from the start (prefix) and to the end (suffix)
+    # of each block of ``window`` bars; missing values count as -inf here.
     n_times, n_symbols = values.shape
-    out = np.full((n_times, n_symbols), np.nan)
-    missing = np.zeros(n_symbols, dtype=np.int64)
-    best = np.empty(n_symbols)
+    prefix, suffix = np.empty((n_times, n_symbols)), np.empty((n_times, n_symbols))
     for t in range(n_times):
+        restart = t % window == 0
+        for s in range(n_symbols):
+            v = values[t, s] if np.isfinite(values[t, s]) else -np.inf
+            prefix[t, s] = v if restart or v > prefix[t - 1, s] else prefix[t - 1, s]
+    for t in range(n_times - 1, -1, -1):
+        restart = (t + 1) % window == 0 or t == n_times - 1
+        for s in range(n_symbols):
+            v = values[t, s] if np.isfinite(values[t, s]) else -np.inf
+            suffix[t, s] = v if restart or v > suffix[t + 1, s] else suffix[t + 1, s]
+    return prefix, suffix
+
+
+@njit
+def _scan_max_nb(values: FloatArray, window: int, missing: IntArray, out: FloatArray) -> None:
+    # O(window) per value along contiguous rows: the fastest for short windows.
+    best = np.empty(values.shape[1])
+    for t in range(values.shape[0]):
         _count_missing_nb(values, t, window, missing)
         if t < window - 1:
             continue
         best[:] = values[t - window + 1]
         for j in range(t - window + 2, t + 1):
             row = values[j]
-            for s in range(n_symbols):
+            for s in range(values.shape[1]):
                 best[s] = row[s] if row[s] > best[s] else best[s]
-        for s in range(n_symbols):
+        for s in range(values.shape[1]):
             if missing[s] == 0:
                 out[t, s] = best[s]
+
+
+@njit
+def _block_max_nb(values: FloatArray, window: int, missing: IntArray, out: FloatArray) -> None:
+    # O(1) per value (van Herk / Gil-Werman): a window ending at t spans at most two blocks
+    # of ``window`` bars, so its maximum is that of the first block's suffix and the
+    # second's prefix.
+    prefix, suffix = _block_maxima_nb(values, window)
+    for t in range(values.shape[0]):
+        _count_missing_nb(values, t, window, missing)
+        if t < window - 1:
+            continue
+        for s in range(values.shape[1]):
+            if missing[s] == 0:
+                first, last = suffix[t - window + 1, s], prefix[t, s]
+                out[t, s] = first if first > last else last
+
+
+@njit
+def rolling_max_nb(values: FloatArray, window: int) -> FloatArray:
+    """Largest of the last ``window`` values; NaN while the window is incomplete or holds a
+    missing (NaN or infinite) value. A scan for short windows, blocks for long ones.
+    """
+    out = np.full(values.shape, np.nan)
+    missing = np.zeros(values.shape[1], dtype=np.int64)
+    if window <= 48:
+        _scan_max_nb(values, window, missing, out)
+    else:
+        _block_max_nb(values, window, missing, out)
     return out
 
 

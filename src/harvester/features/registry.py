@@ -21,8 +21,11 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -139,12 +142,25 @@ class FeatureRegistry(Mapping[str, FeatureSpec]):
         The returned arrays are read-only. ``progress(done, total)`` is called after each.
         """
         results: dict[str, FloatArray] = {}
+        lock = threading.Lock()
+
+        def work(share: tuple[str, ...]) -> None:
+            for name in share:
+                values = self.compute(panel, name)
+                with lock:
+                    results[name] = values
+                    if progress is not None:
+                        progress(len(results), len(names))
+
+        # Two workers, each in the same sharing context: the kernels release the GIL, so
+        # one worker's kernels run while the other's Python glue does.
         with sharing():
-            for done, name in enumerate(names, start=1):
-                results[name] = self.compute(panel, name)
-                if progress is not None:
-                    progress(done, len(names))
-        return results
+            context = contextvars.copy_context()
+            shares = (names[0::2], names[1::2])
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                for future in [pool.submit(context.copy().run, work, s) for s in shares]:
+                    future.result()
+        return {name: results[name] for name in names}
 
 
 def _inputs(spec: FeatureSpec, panel: Panel) -> list[FloatArray]:

@@ -234,3 +234,19 @@ def test_rolling_rank_counts_ties_as_below_and_waits_out_missing_values() -> Non
 def test_missing_bars_are_skipped_not_propagated() -> None:
     values = np.array([[1.0], [np.nan], [3.0], [5.0]])
     np.testing.assert_allclose(ewm_nb(values, 0.5, 2, 0)[:, 0], [np.nan, np.nan, 2.0, 3.5])
+
+
+@settings(max_examples=60)
+@given(
+    values=hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(40, 300), st.integers(1, 3)),
+        elements=st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(np.nan)),
+    ),
+    window=st.integers(49, 130),
+)
+def test_long_window_maximum_by_blocks_equals_reference(values: FloatArray, window: int) -> None:
+    # Windows over 48 bars take the block algorithm; it must equal the plain definition.
+    np.testing.assert_array_equal(
+        rolling_max_nb(values, window), rolling_max_reference(values, window)
+    )

@@ -5,24 +5,52 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import pandas as pd
 
 from harvester.app.context import AppContext
 from harvester.app.data import load_data
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError, DataError
-from harvester.research.folds import plan_folds
+from harvester.research.ab_test import (
+    ABResult,
+    ab_markdown,
+    ab_payload,
+    ab_test,
+    layer_config,
+    toggle_config,
+)
+from harvester.research.bias import BiasReport, bias_check, bias_markdown, bias_payload
+from harvester.research.folds import Fold, plan_folds
+from harvester.research.objective import make_objective
+from harvester.research.optimize import (
+    OptimizeResult,
+    SamplerName,
+    TrialCallback,
+    optimize,
+    write_optimize_report,
+)
 from harvester.research.report import report_payload, to_markdown, write_report, write_text
+from harvester.research.spaces import default_space, parse_space
 from harvester.research.walk_forward import WalkForwardResult, walk_forward
 
 __all__ = [
     "SMOKE_LIMIT_SECONDS",
+    "ABTestJob",
+    "BiasCheckJob",
+    "OptimizeJob",
     "SmokeRun",
     "WalkForwardJob",
     "WalkForwardPlan",
+    "ab_variants",
     "check_smoke",
+    "default_study_storage",
+    "run_ab_test",
+    "run_bias_check",
+    "run_optimize",
     "run_smoke",
     "run_walk_forward",
 ]
@@ -193,3 +221,175 @@ def run_smoke(
     run = SmokeRun(failures, wall, result)
     written = _smoke_files(out_dir or _default_out(ctx, "smoke"), run, source=source)
     return SmokeRun(run.failures, run.wall_seconds, result, written)
+
+
+# --- optimisation (``harvester optimize``) -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizeJob:
+    """A finished optimisation, the data it ran on and the files it wrote."""
+
+    result: OptimizeResult
+    source: str
+    written: list[Path]
+
+
+def default_study_storage(ctx: AppContext) -> str:
+    """The study database in the harvester home: ``sqlite:///<home>/studies.db``."""
+    path = ctx.home.root / "studies.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def run_optimize(
+    ctx: AppContext,
+    spec: str,
+    *,
+    strategy: str,
+    plan: WalkForwardPlan,
+    objective: str = "sharpe",
+    params: Sequence[str] = (),
+    n_trials: int = 50,
+    sampler: SamplerName = "tpe",
+    seed: int | None = 0,
+    storage: str | None = None,
+    study_name: str | None = None,
+    out_dir: Path | None = None,
+    on_trial: TrialCallback | None = None,
+) -> OptimizeJob:
+    """Optimise ``strategy`` on the data ``spec``: every trial judged on the walk-forward's
+    stitched out-of-sample result; the study lives in ``storage`` (default the home's
+    ``studies.db``); the report files go to ``out_dir``. ``params`` are ``--param`` texts
+    (default: the strategy's default space)."""
+    space = parse_space(params) if params else default_space(strategy)
+    chosen = make_objective(objective)
+    loaded = load_data(ctx, spec)
+    folds = plan_folds(
+        loaded.panel.shape[0], train_len=plan.train_len, test_len=plan.test_len,
+        stride=plan.stride, anchored=plan.anchored, purge=plan.purge, embargo=plan.embargo,
+    )  # fmt: skip
+    result = optimize(
+        loaded.panel, strategy, ctx.config, space=space, objective=chosen, n_trials=n_trials,
+        folds=folds, sampler=sampler, seed=seed,
+        storage=storage or default_study_storage(ctx),
+        study_name=study_name or f"{strategy}-{chosen.name}-{ctx.now():%Y%m%dT%H%M%SZ}",
+        plan=plan.as_dict(), on_trial=on_trial,
+    )  # fmt: skip
+    written = write_optimize_report(
+        result, out_dir or _default_out(ctx, "optimize"), extra={"data": loaded.source}
+    )
+    return OptimizeJob(result, loaded.source, written)
+
+
+# --- ``harvester ab-test`` and ``harvester bias-check`` -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ABTestJob:
+    """A finished A/B test, its JSON document and the report files it wrote."""
+
+    result: ABResult
+    payload: dict[str, object]
+    source: str
+    written: list[Path]
+
+
+def ab_variants(
+    config: HarvesterConfig,
+    *,
+    a_file: Path | None = None,
+    b_file: Path | None = None,
+    toggle: str | None = None,
+) -> tuple[HarvesterConfig, HarvesterConfig, dict[str, str]]:
+    """Configs A and B: ``--a``/``--b`` files layered on ``config``, or B = A with the
+    boolean ``toggle`` flipped; with their description for the report.
+    """
+    if toggle is not None:
+        if a_file is not None or b_file is not None:
+            raise ConfigError("use either --toggle KEY or --a FILE --b FILE, not both")
+        a = config if a_file is None else layer_config(config, a_file)
+        return a, toggle_config(a, toggle), {"a": "base config", "b": f"{toggle} flipped"}
+    if a_file is None or b_file is None:
+        raise ConfigError("ab-test needs --a FILE and --b FILE, or --toggle KEY")
+    variants = {"a": str(a_file), "b": str(b_file)}
+    return layer_config(config, a_file), layer_config(config, b_file), variants
+
+
+def _plan_for(panel_bars: int, plan: WalkForwardPlan) -> tuple[Fold, ...]:
+    return plan_folds(
+        panel_bars, train_len=plan.train_len, test_len=plan.test_len, stride=plan.stride,
+        anchored=plan.anchored, purge=plan.purge, embargo=plan.embargo,
+    )  # fmt: skip
+
+
+def run_ab_test(
+    ctx: AppContext,
+    spec: str,
+    *,
+    strategy: str,
+    plan: WalkForwardPlan,
+    a_file: Path | None = None,
+    b_file: Path | None = None,
+    toggle: str | None = None,
+    out_dir: Path | None = None,
+) -> ABTestJob:
+    """A/B test two configs of ``strategy`` on ``spec``; write ab_test.json and ab_test.md."""
+    config_a, config_b, variants = ab_variants(
+        ctx.config, a_file=a_file, b_file=b_file, toggle=toggle
+    )
+    loaded = load_data(ctx, spec)
+    folds = _plan_for(loaded.panel.shape[0], plan)
+    result = ab_test(loaded.panel, strategy, config_a, config_b, folds, plan=plan.as_dict())
+    payload = ab_payload(result, extra={"data": loaded.source, **variants})
+    folder = out_dir or _default_out(ctx, "ab_test")
+    written = [
+        write_text(folder / "ab_test.json", json.dumps(payload, indent=2) + "\n"),
+        write_text(folder / "ab_test.md", ab_markdown(payload)),
+    ]
+    return ABTestJob(result, payload, loaded.source, written)
+
+
+@dataclass(frozen=True, slots=True)
+class BiasCheckJob:
+    """A finished bias check, its JSON document and the report files it wrote."""
+
+    report: BiasReport
+    payload: dict[str, object]
+    source: str
+    written: list[Path]
+
+
+def run_bias_check(
+    ctx: AppContext,
+    spec: str,
+    *,
+    strategy: str,
+    plan: WalkForwardPlan,
+    cuts: int = 3,
+    study: Path | None = None,
+    membership: Path | None = None,
+    out_dir: Path | None = None,
+) -> BiasCheckJob:
+    """Bias-check ``strategy`` on ``spec``; write bias_check.json and bias_check.md.
+
+    ``membership`` is a CSV of ``symbol, start_date, end_date`` intervals (end exclusive).
+    """
+    loaded = load_data(ctx, spec)
+    folds = _plan_for(loaded.panel.shape[0], plan)
+    intervals = None
+    if membership is not None:
+        if not membership.exists():
+            raise ConfigError(f"--membership {membership}: no such file")
+        intervals = pd.read_csv(membership, parse_dates=["start_date", "end_date"])
+    report = bias_check(
+        loaded.panel, strategy, ctx.config, cuts=cuts, folds=folds, study_dir=study,
+        membership=intervals,
+    )  # fmt: skip
+    payload = bias_payload(report, extra={"data": loaded.source, "plan": plan.as_dict()})
+    folder = out_dir or _default_out(ctx, "bias_check")
+    written = [
+        write_text(folder / "bias_check.json", json.dumps(payload, indent=2) + "\n"),
+        write_text(folder / "bias_check.md", bias_markdown(payload)),
+    ]
+    return BiasCheckJob(report, payload, loaded.source, written)

@@ -235,6 +235,7 @@ class ParquetCache:
             for name in _COLUMNS:
                 by_symbol[name][j, rows] = table.column(name).to_numpy()
         del tables
+        pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages
         fields = {name: np.ascontiguousarray(by_symbol.pop(name).T) for name in _COLUMNS}
         names = tuple(str(symbols[k]) for k in order)
         return Panel(pd.DatetimeIndex(index), names, fields, meta={})

@@ -27,6 +27,7 @@ import pandas as pd
 
 from harvester.config.models import DataConfig
 from harvester.core.errors import DataError
+from harvester.core.memory import release_freed_memory
 from harvester.data.bundled import load_sample
 from harvester.data.cache import ParquetCache
 from harvester.data.panel import Panel, SymbolMeta
@@ -171,12 +172,16 @@ def check(spec: str, ctx: LoadContext) -> SanityReport:
 
 
 def _build(raw: _Raw, ctx: LoadContext) -> LoadedData:
+    source = raw.source
     report = _report(raw, ctx.config)
     report.raise_if_failed(ctx.config.sanity.mode)
     if raw.panel is not None:
         return LoadedData(raw.panel, report, raw.source)
     frame = clean_frame(raw.long_frame(), report)
-    return LoadedData(Panel.from_long(frame, meta=_reference_meta(frame)), report, raw.source)
+    panel = Panel.from_long(frame, meta=_reference_meta(frame))
+    del frame, raw
+    release_freed_memory()  # the long frame's temporaries were several times the panel
+    return LoadedData(panel, report, source)
 
 
 def _reference_meta(frame: pd.DataFrame) -> dict[str, SymbolMeta]:

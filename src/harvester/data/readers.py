@@ -40,6 +40,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pa_compute
+import pyarrow.csv as pa_csv
 from pandas.api.types import is_bool_dtype, is_complex_dtype, is_numeric_dtype
 from pandas.tseries.api import guess_datetime_format
 
@@ -65,6 +67,13 @@ _EARLIEST = pd.Timestamp("1700-01-01", tz="UTC")
 _LATEST = pd.Timestamp("2200-01-01", tz="UTC")
 _MISSING_TEXT = ("", "nan", "na", "n/a", "null", "none", "#n/a")
 Locate = Callable[[int], str]
+_SLICE = 16 * 2**20  # bytes checked for UTF-8 at a time
+_HEAD = 65536  # bytes searched for the separator
+_ARROW_BLOCK = 4 * 2**20  # Arrow infers the column types from the first block this long
+# The text pandas.read_csv reads as missing by default (pandas._libs.parsers.STR_NA_VALUES).
+_PANDAS_NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
+                   "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan",
+                   "null")  # fmt: skip
 
 
 def read_long_file(path: Path) -> pd.DataFrame:
@@ -82,8 +91,7 @@ def read_long_file(path: Path) -> pd.DataFrame:
         If the file is missing, of another type, empty, not UTF-8 or malformed, lacks a
         required column or holds a value that is not a date or not a number.
     """
-    raw, locate = _read_raw(Path(path))
-    return _normalize(raw, source=str(path), locate=locate, symbol=None)
+    return _read_normalized(Path(path), symbol=None)
 
 
 def read_dated_table(path: Path, *, numeric: tuple[str, ...]) -> pd.DataFrame:
@@ -92,8 +100,7 @@ def read_dated_table(path: Path, *, numeric: tuple[str, ...]) -> pd.DataFrame:
     The same parsing and one-line errors as :func:`read_long_file`, for files that are not
     prices (a signals file has ``date, symbol, signal``).
     """
-    raw, locate = _read_raw(Path(path))
-    return _normalize(raw, source=str(path), locate=locate, symbol=None, numeric=numeric)
+    return _read_normalized(Path(path), symbol=None, numeric=numeric)
 
 
 def read_symbol_folder(path: Path) -> pd.DataFrame:
@@ -159,17 +166,40 @@ def _data_suffix(path: Path) -> str:
 
 
 def _read_symbol_file(path: Path) -> pd.DataFrame:
-    raw, locate = _read_raw(path)
     symbol = path.name[: -len(_data_suffix(path))].strip().upper()
-    return _normalize(raw, source=str(path), locate=locate, symbol=symbol)
+    return _read_normalized(path, symbol=symbol)
 
 
-def _read_raw(path: Path) -> tuple[pd.DataFrame, Locate]:
+def _read_normalized(
+    path: Path, *, symbol: str | None, numeric: tuple[str, ...] = OHLCV
+) -> pd.DataFrame:
+    # A CSV is read by Arrow first (fast, and no Python object per cell). Whenever Arrow
+    # fails, gives a column a type the pandas reader might not, or the rows do not normalise,
+    # the file is read again by pandas, whose frame and errors are the reference.
     suffix = _data_suffix(path)
+    source = str(path)
     if suffix in _PARQUET_SUFFIXES:
-        return _read_parquet(path), _row_number
-    raw = _read_utf8(path, compressed=suffix == ".csv.gz")
-    return _parse_csv(raw, source=str(path)), _line_locator(raw)
+        return _normalize(_read_parquet(path), source=source, locate=_row_number,
+                          symbol=symbol, numeric=numeric)  # fmt: skip
+    compressed = suffix == ".csv.gz"
+    raw = _read_bytes(path, compressed=True) if compressed else None
+    separator = _separator(_check_utf8(path, raw, compressed=compressed))
+    fast = _arrow_csv(path if raw is None else raw, separator=separator)
+    if fast is not None and not _arrow_safe(fast, symbol=symbol):
+        fast = None
+    if fast is not None:
+        try:
+            return _normalize(fast, source=source, locate=_row_number, symbol=symbol,
+                              numeric=numeric)  # fmt: skip
+        except DataError:
+            pass  # pandas reads it again, to raise the reference error with its line
+        finally:
+            del fast
+            pa.default_memory_pool().release_unused()  # hand Arrow's freed blocks back
+    raw = _read_bytes(path, compressed=False) if raw is None else raw
+    frame = _parse_csv(raw, separator=separator, source=source)
+    return _normalize(frame, source=source, locate=_line_locator(raw), symbol=symbol,
+                      numeric=numeric)  # fmt: skip
 
 
 def _read_bytes(path: Path, *, compressed: bool) -> bytes:
@@ -180,32 +210,153 @@ def _read_bytes(path: Path, *, compressed: bool) -> bytes:
         message = f"not a valid gzip file ({e}); expected gzip-compressed CSV; compress it again"
         raise _error(str(path), message) from e
     except OSError as e:
-        message = f"cannot be read ({e.strerror or e}); expected a readable file; check it"
-        raise _error(str(path), message) from e
+        raise _unreadable(path, e) from e
 
 
-def _read_utf8(path: Path, *, compressed: bool) -> bytes:
-    raw = _read_bytes(path, compressed=compressed)
-    if not raw.strip():
-        raise _empty(str(path), f"the file is empty ({len(raw)} bytes)")
+def _unreadable(path: Path, e: OSError) -> DataError:
+    message = f"cannot be read ({e.strerror or e}); expected a readable file; check it"
+    return _error(str(path), message)
+
+
+def _check_utf8(path: Path, raw: bytes | None, *, compressed: bool) -> bytes:
+    """Raise if the text (``raw``, else the file) is blank or not UTF-8; return its head.
+
+    The text is checked in slices, so that no copy of a large file is held in memory.
+    """
+    head, size, offset, lines, blank, pending = b"", 0, 0, 0, True, b""
     try:
-        raw.decode("utf-8-sig")
-        return raw
+        with io.BytesIO(raw) if raw is not None else path.open("rb") as stream:
+            while chunk := stream.read(_SLICE):
+                data = pending + chunk if pending else chunk
+                if not size:
+                    head = chunk[:_HEAD]
+                    if data.startswith(codecs.BOM_UTF8):  # utf-8-sig: a leading BOM is fine
+                        offset = len(codecs.BOM_UTF8)
+                        data = data[offset:]
+                size += len(chunk)
+                blank = blank and not chunk.strip()
+                consumed = len(data) if data.isascii() else _utf8_prefix(data, final=False)
+                if consumed < 0:
+                    raise _not_utf8(path, data, offset, lines, compressed=compressed)
+                lines += data.count(b"\n", 0, consumed)
+                offset += consumed
+                pending = data[consumed:]
+    except OSError as e:
+        raise _unreadable(path, e) from e
+    if blank:
+        raise _empty(str(path), f"the file is empty ({size} bytes)")
+    if pending and _utf8_prefix(pending, final=True) < 0:
+        raise _not_utf8(path, pending, offset, lines, compressed=compressed)
+    return head
+
+
+def _utf8_prefix(data: bytes, *, final: bool) -> int:
+    # How many bytes of ``data`` are complete UTF-8 characters; -1 if it is not UTF-8.
+    try:
+        return codecs.utf_8_decode(data, "strict", final)[1]
+    except UnicodeDecodeError:
+        return -1
+
+
+def _not_utf8(path: Path, data: bytes, offset: int, lines: int, *, compressed: bool) -> DataError:
+    # ``data`` starts at byte ``offset`` of the text, after ``lines`` newlines.
+    try:
+        data.decode("utf-8")
     except UnicodeDecodeError as e:
-        offset = e.start + (len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0)
-        line = raw.count(b"\n", 0, offset) + 1
-        where = " of the uncompressed text" if compressed else ""
-        message = (
-            f"byte 0x{raw[offset]:02X} at byte offset {offset}{where} (line {line}) is not "
-            "UTF-8; expected UTF-8 text; re-save the file as UTF-8 (e.g. `iconv -f latin1 "
-            "-t utf-8 in.csv > out.csv`)"
+        offset, lines = offset + e.start, lines + data.count(b"\n", 0, e.start)
+        bad = data[e.start]
+    else:  # pragma: no cover - only called on text that does not decode
+        raise AssertionError("not_utf8 called on valid UTF-8")
+    where = " of the uncompressed text" if compressed else ""
+    message = (
+        f"byte 0x{bad:02X} at byte offset {offset}{where} (line {lines + 1}) is not "
+        "UTF-8; expected UTF-8 text; re-save the file as UTF-8 (e.g. `iconv -f latin1 "
+        "-t utf-8 in.csv > out.csv`)"
+    )
+    return _error(str(path), message)
+
+
+def _separator(head: bytes) -> str:
+    header = head.lstrip().split(b"\n", 1)[0]
+    return next((d for d in (",", "\t", ";") if d.encode() in header), ",")
+
+
+def _arrow_csv(source: Path | bytes, *, separator: str) -> pd.DataFrame | None:
+    """Read the CSV with Arrow as pandas would (same missing-value text), or None on failure."""
+    try:
+        stream = pa.OSFile(str(source)) if isinstance(source, Path) else pa.BufferReader(source)
+        with stream:  # batch by batch: a fraction of the memory of pa_csv.read_csv
+            table = pa_csv.open_csv(
+                stream,
+                read_options=pa_csv.ReadOptions(block_size=_ARROW_BLOCK),
+                parse_options=pa_csv.ParseOptions(delimiter=separator, newlines_in_values=True),
+                convert_options=pa_csv.ConvertOptions(
+                    null_values=list(_PANDAS_NA_TEXT),
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            ).read_all()
+        names = table.column_names
+        if len(set(names)) != len(names) or not all(names) or table.num_rows == 0:
+            return None  # pandas renames such columns; an empty file has its own errors
+        for position, field in enumerate(table.schema):
+            if pa.types.is_floating(field.type) and not _finite(table.column(position)):
+                return None  # Arrow reads "NAN" and "INF" as numbers, pandas not always
+            if pa.types.is_null(field.type):  # all missing: pandas reads float NaN
+                empty = pa.nulls(table.num_rows, pa.float64())
+                table = table.set_column(position, field.name, empty)
+        frame: pd.DataFrame = table.to_pandas(
+            date_as_object=False, self_destruct=True, split_blocks=True
         )
-        raise _error(str(path), message) from None
+        return frame
+    except (pa.ArrowException, OSError, ValueError, TypeError):
+        return None
 
 
-def _parse_csv(raw: bytes, *, source: str) -> pd.DataFrame:
-    header = raw[:65536].lstrip().split(b"\n", 1)[0]
-    separator = next((d for d in (",", "\t", ";") if d.encode() in header), ",")
+def _finite(column: pa.ChunkedArray) -> bool:
+    return not pa_compute.any(pa_compute.invert(pa_compute.is_finite(column))).as_py()
+
+
+def _arrow_safe(frame: pd.DataFrame, *, symbol: str | None) -> bool:
+    """Whether every column ``_normalize`` uses has the type the pandas reader gives it."""
+    try:
+        columns = _canonical_columns(frame, source="")
+    except DataError:
+        return False
+    for name, column in columns.items():
+        dtype = column.dtype
+        if name == "symbol" and symbol is None:
+            ok = _is_text(dtype)
+        elif name == "date":
+            ok = (
+                pd.api.types.is_datetime64_any_dtype(dtype)
+                or dtype == np.int64
+                or (_is_text(dtype) and _not_a_number(column))
+            )
+        else:
+            ok = dtype in (np.float64, np.int64)
+        if not ok:
+            return False
+    return True
+
+
+def _is_text(dtype: object) -> bool:
+    return isinstance(dtype, pd.StringDtype)
+
+
+def _not_a_number(column: pd.Series) -> bool:
+    # pandas reads a column as numbers only if every cell is one; one text cell keeps it text.
+    present = column.dropna()
+    if not len(present):
+        return False
+    try:
+        float(str(present.iloc[0]))
+    except ValueError:
+        return True
+    return False
+
+
+def _parse_csv(raw: bytes, *, separator: str, source: str) -> pd.DataFrame:
     try:
         return pd.read_csv(io.BytesIO(raw), sep=separator, encoding="utf-8-sig", low_memory=False)
     except pd.errors.EmptyDataError:

@@ -179,15 +179,22 @@ def check_frame(
     ``source`` names the data in the report. Raises ``DataError`` if ``frame`` lacks
     ``date`` or ``symbol`` or has a missing date.
     """
+    # Each temporary is dropped once used: a large frame is checked in little more memory.
     codes, names, dates = _keys(frame, source=source)
+    by_symbol = np.argsort(codes, kind="stable")
+    found = _unsorted(_Bars(names, codes[by_symbol], dates[by_symbol], {}))
+    del by_symbol
     order = np.lexsort((dates.view(np.int64), codes))
     columns = [c for c in (*_PRICES, "volume") if c in frame.columns]
-    numbers = {c: pd.to_numeric(frame[c], errors="coerce") for c in columns}
-    values = {c: v.to_numpy(np.float64, na_value=np.nan)[order] for c, v in numbers.items()}
+    values = {
+        c: pd.to_numeric(frame[c], errors="coerce").to_numpy(np.float64, na_value=np.nan)[order]
+        for c in columns
+    }
     bars = _Bars(names, codes[order], dates[order], values)
-    by_symbol = np.argsort(codes, kind="stable")
-    found = _unsorted(_Bars(names, codes[by_symbol], dates[by_symbol], {})) + _row_rules(bars)
+    del codes, dates, order, values
+    found += _row_rules(bars)
     series = bars.take(~bars.is_repeat_of_next())
+    del bars
     found += _series_rules(series, config=config)
     if config.check_calendar:
         found += _calendar_rules(series, equity=equity_calendar, crypto=crypto_calendar)
@@ -254,7 +261,8 @@ def _keys(frame: pd.DataFrame, *, source: str) -> tuple[IntArray, _NameArray, _D
         )
     dates = pd.DatetimeIndex(frame["date"])
     dates = dates.tz_convert("UTC").tz_localize(None) if dates.tz is not None else dates
-    codes, names = pd.factorize(frame["symbol"].astype(str).to_numpy(dtype=object), sort=True)
+    # Factorised as text in place: no Python string per row (the same codes and names).
+    codes, names = pd.factorize(frame["symbol"].astype(str), sort=True)
     as_ns = dates.to_numpy(dtype="datetime64[ns]")
     return codes.astype(np.int64), np.asarray(names, dtype=object), as_ns
 
@@ -325,7 +333,8 @@ def _series_rules(bars: _Bars, *, config: SanityConfig) -> list[Finding]:
         long = lengths >= limit
         found += bars.emit("zero_volume_streak", (rows[long], lengths[long]), limit=limit)
     if "close" in bars.values:
-        priced = bars.take(~np.isnan(bars.values["close"]))
+        close = bars.values["close"]  # the only column the price rules read
+        priced = _Bars(bars.names, bars.code, bars.date, {"close": close}).take(~np.isnan(close))
         found += _stale(priced, min_bars=config.stale_bars)
         found += _jumps(priced, max_abs_return=config.max_abs_return)
     return found
@@ -355,9 +364,10 @@ def _calendar_rules(bars: _Bars, *, equity: str, crypto: str) -> list[Finding]:
     kinds = [detect_asset_class(str(s)) for s in bars.names]
     names = [calendar_name_for(k, equity_calendar=equity, crypto_calendar=crypto) for k in kinds]
     calendar_of = np.array([*names, ""])
+    dated = _Bars(bars.names, bars.code, bars.date, {})  # the calendar rules read no prices
     found: list[Finding] = []
-    for name in np.unique(calendar_of[bars.code]):
-        found += _check_calendar(bars.take(calendar_of[bars.code] == name), str(name))
+    for name in np.unique(calendar_of[np.unique(bars.code)]):
+        found += _check_calendar(dated.take((calendar_of == name)[bars.code]), str(name))
     return found
 
 

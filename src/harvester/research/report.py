@@ -36,7 +36,14 @@ _PERCENT_KEYS = frozenset(
 )  # fmt: skip
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """``value`` made JSON-safe for every research report: dates as YYYY-MM-DD, numpy scalars
+    as Python ones, NaN and inf as ``None``, mappings and sequences converted inside.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
     if hasattr(value, "item"):  # numpy scalars
@@ -46,21 +53,30 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def markdown_cell(value: Any) -> str:
+    """One Markdown table cell: ``-`` for a missing value, 4 significant digits for a float."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def report_payload(
     result: WalkForwardResult, *, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The JSON document of ``result`` (see the module docstring for its keys)."""
     folds = [
-        {k: _plain(v) for k, v in row.items()} for row in result.fold_table().to_dict("records")
+        {k: json_value(v) for k, v in row.items()} for row in result.fold_table().to_dict("records")
     ]
     return {
         "strategy": result.strategy,
         "config_hash": result.config_hash,
         "data_fingerprint": result.data_fingerprint,
-        "plan": {k: _plain(v) for k, v in result.plan.items()},
+        "plan": {k: json_value(v) for k, v in result.plan.items()},
         "folds": folds,
-        "overall": {k: _plain(v) for k, v in result.metrics.items()},
-        "extra": {k: _plain(v) for k, v in (extra or {}).items()},
+        "overall": {k: json_value(v) for k, v in result.metrics.items()},
+        "extra": {k: json_value(v) for k, v in (extra or {}).items()},
     }
 
 

@@ -7,6 +7,7 @@ literal file text in each test.
 from __future__ import annotations
 
 import gzip
+import importlib
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 from harvester.core.errors import DataError
+from harvester.data import readers
 from harvester.data.readers import (
     LONG_COLUMNS,
     normalize_long,
@@ -302,3 +304,136 @@ def test_infinite_price_is_rejected() -> None:
 
 def test_empty_frame_is_an_error() -> None:
     assert "no data rows" in error_of(pd.DataFrame(columns=list(LONG_COLUMNS)))
+
+
+# -- the Arrow fast path reads every CSV exactly as the pandas reader does ----------------------
+
+H = "date,symbol,open,high,low,close,volume"
+SAME_AS_PANDAS = {
+    "plain": f"{H}\n{ROWS}",
+    "bom_crlf": "\ufeff" + f"{H}\n{ROWS}".replace("\n", "\r\n"),
+    "semicolon": f"{H}\n{ROWS}".replace(",", ";"),
+    "tab": f"{H}\n{ROWS}".replace(",", "\t"),
+    "blank_lines": f"\n{H}\n\n2024-01-02,A,1,2,0.5,1.5,7\n\n\n2024-01-03,A,1,2,0.5,1.5,8\n\n",
+    "space_line": f"{H}\n2024-01-02,A,1,2,0.5,1.5,7\n   \n2024-01-03,A,1,2,0.5,1.5,8\n",
+    "tz_offsets": f"{H}\n2024-01-02T15:30:00+05:00,A,1,2,0.5,1.5,7\n"
+    "2024-01-02 10:00:00Z,B,1,2,0.5,1.5,7\n",
+    "date_and_time": f"{H}\n2024-01-02,A,1,2,0.5,1.5,7\n2024-01-03 15:30,A,1,2,0.5,1.5,7\n",
+    "time_then_date": f"{H}\n2024-01-03 15:30:00.25,A,1,2,0.5,1.5,7\n2024-01-02,A,1,2,0.5,1.5,7\n",
+    "naive_and_aware": f"{H}\n2024-01-02 10:00,A,1,2,0.5,1.5,7\n"
+    "2024-01-03 10:00+01:00,A,1,2,0.5,1.5,7\n",
+    "us_dates": f"{H}\n01/02/2024,A,1,2,0.5,1.5,7\n01/03/2024,A,1,2,0.5,1.5,7\n",
+    "slash_dates": f"{H}\n2024/01/02,A,1,2,0.5,1.5,7\n",
+    "month_names": f'{H}\n"Jan 2, 2024",A,1,2,0.5,1.5,7\n',
+    "yyyymmdd": f"{H}\n20240102,A,1,2,0.5,1.5,7\n20240103,A,1,2,0.5,1.5,7\n",
+    "epochs": f"{H}\n1704153600,A,1,2,0.5,1.5,7\n1704240000.5,A,1,2,0.5,1.5,7\n",
+    "epoch_ms": f"{H}\n1704153600000,A,1,2,0.5,1.5,7\n",
+    "bad_date": f"{H}\n2024-01-02,A,1,2,0.5,1.5,7\n2024-02-30,A,1,2,0.5,1.5,7\n",
+    "early_date": f"{H}\n1650-01-02,A,1,2,0.5,1.5,7\n",
+    "missing_date": f"{H}\n2024-01-02,A,1,2,0.5,1.5,7\n,A,1,2,0.5,1.5,7\n",
+    "blanks_and_na": f"{H}\n2024-01-02,A,,2,NA,nan,\n2024-01-03,A,null,N/A,#N/A,NaN,None\n",
+    "all_missing_column": f"{H},extra\n2024-01-02,A,1,2,0.5,1.5,,\n2024-01-03,A,1,2,0.5,1.5,,\n",
+    "thousands": f'{H}\n2024-01-02,A,"1,234",2,0.5,1.5,7\n',
+    "junk_number": f"{H}\n2024-01-02,A,1,2,0.5,abc,7\n",
+    "dash_number": f"{H}\n2024-01-02,A,1,2,0.5,-,7\n",
+    "infinite": f"{H}\n2024-01-02,A,1,inf,0.5,1.5,7\n",
+    "inf_extra": f"{H},extra\n2024-01-02,A,1,2,0.5,1.5,7,INF\n2024-01-03,A,1,2,0.5,1,7,-Infinity\n",
+    "upper_nan": f"{H},extra\n2024-01-02,A,1,2,0.5,NAN,7,NAN\n2024-01-03,A,1,2,0.5,1,7,2\n",
+    "spaced_numbers": f"{H}\n2024-01-02,A, 1,2 ,0.5,1.5,7\n",
+    "exponents": f"{H}\n2024-01-02,A,1e2,2.5E+2,5e-1,1.5,1e3\n",
+    "long_digits": f"{H}\n2024-01-02,A,0.10000000000000001,123456789012345678901,"
+    "1.7976931348623157e308,1.5,18446744073709551616\n",
+    "big_ints": f"{H}\n2024-01-02,A,1,2,0.5,1.5,9223372036854775808\n",
+    "aliases": "Timestamp,Ticker,Open,HIGH,low,Close,Volume,Adj Close,adj-close-2,Sector\n"
+    "2024-01-02,spy,1,2,0.5,1.5,100,1.4,3,Tech\n",
+    "name_and_ticker": "date,ticker,name,open,high,low,close,volume\n"
+    "2024-01-02,SPY,SPDR S&P 500,1,2,0.5,1.5,100\n",
+    "text_extra": f"{H},note\n2024-01-02,A,1,2,0.5,1.5,7,hello\n",
+    "bool_extra": f"{H},flag\n2024-01-02,A,1,2,0.5,1.5,7,True\n2024-01-03,A,1,2,0.5,1.5,7,1\n",
+    "int_extra_with_blank": f"{H},extra\n2024-01-02,A,1,2,0.5,1.5,7,3\n"
+    "2024-01-03,A,1,2,0.5,1.5,7,\n",
+    "symbols": f'{H}\n2024-01-02, spy ,1,2,0.5,1.5,7\n2024-01-02,"b,c",1,2,0.5,1.5,7\n'
+    "2024-01-02,Ä-x,1,2,0.5,1.5,7\n",
+    "symbol_na": f"{H}\n2024-01-02,NA,1,2,0.5,1.5,7\n",
+    "symbol_blank": f"{H}\n2024-01-02,A,1,2,0.5,1.5,7\n2024-01-02, ,1,2,0.5,1.5,7\n",
+    "numeric_symbols": f"{H}\n2024-01-02,1234,1,2,0.5,1.5,7\n2024-01-02,7.5,1,2,0.5,1.5,7\n",
+    "quoted_newline": f'{H},note\n2024-01-02,A,1,2,0.5,1.5,7,"two\nlines"\n'
+    "2024-01-03,A,1,2,0.5,1.5,8,x\n",
+    "quoted_cells": f'{H}\n"2024-01-02","A","1","2","0.5","1.5","7"\n',
+    "duplicate_columns": f"{H},close\n2024-01-02,A,1,2,0.5,1.5,7,9\n",
+    "empty_name": f"{H},\n2024-01-02,A,1,2,0.5,1.5,7,\n",
+    "index_column": f"{H}\n0,2024-01-02,A,1,2,0.5,1.5,7\n1,2024-01-03,A,1,2,0.5,1.5,7\n",
+    "too_many_fields": f"{H}\n2024-01-02,A,1,2,0.5,1.5,7\n2024-01-03,A,1,2,0.5,1.5,7,9\n",
+    "too_few_fields": f"{H}\n2024-01-02,A,1,2,0.5,1.5\n",
+    "missing_column": "date,symbol,open,high,low,close\n2024-01-02,A,1,2,0.5,1.5\n",
+    "header_only": f"{H}\n",
+    "bom_only": "\ufeff",
+    "types_change_late": f"{H}\n"
+    + "2024-01-02,A,1,2,0.5,1.5,7\n" * 300_000
+    + "2024-01-03,A,1.5,2,0.5,1.5,x\n",
+}
+
+
+def read_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
+    """Return what read_long_file gives (a frame or an error message) via Arrow and pandas."""
+
+    def outcome() -> object:
+        try:
+            return read_long_file(path)
+        except DataError as e:
+            return str(e)
+
+    fast = outcome()
+    with monkeypatch.context() as patch:
+        patch.setattr(readers, "_arrow_csv", lambda *_args, **_kwargs: None)
+        reference = outcome()
+    return fast, reference
+
+
+@pytest.mark.parametrize("name", sorted(SAME_AS_PANDAS))
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_arrow_path_reads_as_pandas_does(
+    name: str, suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = SAME_AS_PANDAS[name].encode("utf-8")
+    path = tmp_path / f"{name}{suffix}"
+    path.write_bytes(gzip.compress(text) if suffix == ".csv.gz" else text)
+    fast, reference = read_both(path, monkeypatch)
+    if isinstance(reference, str):
+        assert fast == reference
+    else:
+        assert isinstance(fast, pd.DataFrame) and isinstance(reference, pd.DataFrame)
+        pd.testing.assert_frame_equal(fast, reference, check_exact=True)
+
+
+def test_arrow_path_serves_a_plain_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pandas(*_args: object, **_kwargs: object) -> pd.DataFrame:
+        raise AssertionError("the pandas reader was used")
+
+    monkeypatch.setattr(readers, "_parse_csv", no_pandas)
+    frame = read_long_file(write(tmp_path / "bars.csv", HEADER + ROWS))
+    assert frame["symbol"].tolist() == ["SPY", "SPY", "BTC-USD"]
+
+
+def test_arrow_missing_text_is_pandas_default() -> None:
+    parsers = importlib.import_module("pandas._libs.parsers")
+    assert set(readers._PANDAS_NA_TEXT) == set(parsers.STR_NA_VALUES)
+
+
+@pytest.mark.parametrize("slice_size", [1, 2, 3, 5, 7, 1 << 24])
+def test_utf8_is_checked_across_slices(
+    slice_size: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "_SLICE", slice_size)
+    good = "\ufeff" + HEADER + "2024-01-02,ÄÖ€𝔘,1,1.5,0.5,1.2,10\n"
+    assert read_long_file(write(tmp_path / "good.csv", good))["symbol"].tolist() == ["ÄÖ€𝔘"]
+    bad = (good + "2024-01-03,Z\xe9,1,1.5,0.5,1.2,10\n").encode("utf-8")
+    bad = bad.replace("Z\xe9".encode(), b"Z\xe9")
+    (tmp_path / "bad.csv").write_bytes(bad)
+    offset = bad.index(b"Z\xe9") + 1
+    assert error_of(tmp_path / "bad.csv").endswith(
+        f"bad.csv: byte 0xE9 at byte offset {offset} (line 3) is not UTF-8; expected UTF-8 text; "
+        "re-save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`)"
+    )
+    (tmp_path / "cut.csv").write_bytes(good.encode("utf-8")[:-3] + "€".encode()[:2])
+    assert "byte 0xE2 at byte offset" in error_of(tmp_path / "cut.csv")

@@ -32,6 +32,7 @@ from types import MappingProxyType
 import numpy as np
 
 from harvester.core.errors import ConfigError, DataError
+from harvester.core.memory import release_freed_memory
 from harvester.core.types import FloatArray
 from harvester.data.panel import Panel
 from harvester.features._builtin import BUILTIN_SPECS
@@ -160,6 +161,8 @@ class FeatureRegistry(Mapping[str, FeatureSpec]):
             with ThreadPoolExecutor(max_workers=2) as pool:
                 for future in [pool.submit(context.copy().run, work, s) for s in shares]:
                     future.result()
+        # The shared intermediates are gone; their pages sit in the workers' malloc arenas.
+        release_freed_memory()
         return {name: results[name] for name in names}
 
 

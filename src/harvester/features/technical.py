@@ -75,7 +75,6 @@ def sma(values: FloatArray, *, period: int) -> FloatArray:
     return rolling_mean(values, window=check_period(period, name="period"))
 
 
-@shared
 def ema(values: FloatArray, *, period: int, skip: int = 0) -> FloatArray:
     """Return the EMA (α = 2 / (period + 1)) seeded with the SMA of the first ``period`` values.
 
@@ -93,7 +92,6 @@ def ema(values: FloatArray, *, period: int, skip: int = 0) -> FloatArray:
     return ewm_nb(np.ascontiguousarray(values, np.float64), 2.0 / (window + 1), window, skip)
 
 
-@shared
 def wilder_average(values: FloatArray, *, period: int, skip: int = 0) -> FloatArray:
     """Return Wilder's average (α = 1 / period) seeded with the SMA of the first values."""
     window = check_period(period, name="period")

@@ -295,12 +295,6 @@ def _finite(metrics: Mapping[str, float | None]) -> dict[str, float]:
 # --- ``harvester ab-test`` and ``harvester bias-check`` -------------------------------------
 
 
-def _plan_options(
-    train_len: int, test_len: int, stride: int | None, anchored: bool, purge: int, embargo: int
-) -> WalkForwardPlan:
-    return WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
-
-
 def _ab_table(payload: dict[str, object], *, title: str) -> Table:
     metrics = payload["metrics"]
     assert isinstance(metrics, dict)
@@ -340,7 +334,7 @@ def ab_test_command(
 ) -> None:
     """A/B test two configs of a strategy on identical data and folds (paired statistics)."""
     ctx = _context(strategy, config_file, profile, assignments)
-    plan = _plan_options(train_len, test_len, stride, anchored, purge, embargo)
+    plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
     console = make_console(stderr=output_format == "json")
     with console.status("running A and B ..."):
         job = run_ab_test(
@@ -396,7 +390,7 @@ def bias_check_command(
     on any failing finding.
     """
     ctx = _context(strategy, config_file, profile, assignments)
-    plan = _plan_options(train_len, test_len, stride, anchored, purge, embargo)
+    plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
     console = make_console(stderr=output_format == "json")
     with console.status("checking for bias ..."):
         job = run_bias_check(

@@ -127,13 +127,10 @@ def _count_missing_nb(values: FloatArray, t: int, window: int, missing: IntArray
 
 
 @njit
-def rolling_rank_nb(values: FloatArray, window: int) -> FloatArray:
-    """Percentile rank of each value among the last ``window`` values (``window`` ≥ 2).
-
-    ``(count of window values at or below the current one − 1) / (window − 1)``: 0 for the
-    window's lowest, 1 for its highest or a flat window; NaN while the window is incomplete
-    or holds a missing value. Infinite values count as missing, as in pandas' rolling windows.
-    """
+def _rolling_count_nb(values: FloatArray, window: int, strict: bool) -> FloatArray:
+    # How many of the last ``window`` values are below (strict) or at or below the current
+    # one; NaN while the window is incomplete or holds a missing (NaN or infinite) value.
+    # O(window) per value, but along contiguous rows, which the compiler vectorises.
     n_times, n_symbols = values.shape
     out = np.full((n_times, n_symbols), np.nan)
     missing = np.zeros(n_symbols, dtype=np.int64)
@@ -142,17 +139,28 @@ def rolling_rank_nb(values: FloatArray, window: int) -> FloatArray:
         _count_missing_nb(values, t, window, missing)
         if t < window - 1:
             continue
-        # O(window) per value, but along contiguous rows, which the compiler vectorises.
         current = values[t]
         below[:] = 0.0
         for j in range(t - window + 1, t + 1):
             row = values[j]
             for s in range(n_symbols):
-                below[s] += 1.0 if row[s] <= current[s] else 0.0
+                hit = row[s] < current[s] if strict else row[s] <= current[s]
+                below[s] += 1.0 if hit else 0.0
         for s in range(n_symbols):
             if missing[s] == 0:
-                out[t, s] = (below[s] - 1.0) / (window - 1.0)
+                out[t, s] = below[s]
     return out
+
+
+@njit
+def rolling_rank_nb(values: FloatArray, window: int) -> FloatArray:
+    """Percentile rank of each value among the last ``window`` values (``window`` ≥ 2).
+
+    ``(count of window values at or below the current one − 1) / (window − 1)``: 0 for the
+    window's lowest, 1 for its highest or a flat window; NaN while the window is incomplete
+    or holds a missing value. Infinite values count as missing, as in pandas' rolling windows.
+    """
+    return (_rolling_count_nb(values, window, False) - 1.0) / (window - 1.0)
 
 
 @njit
@@ -163,24 +171,7 @@ def rolling_count_below_nb(values: FloatArray, window: int) -> FloatArray:
     With it, "the value is above the window's q-quantile (linear interpolation)" is exactly
     ``count > q · (window − 1)``, with no quantile to compute.
     """
-    n_times, n_symbols = values.shape
-    out = np.full((n_times, n_symbols), np.nan)
-    missing = np.zeros(n_symbols, dtype=np.int64)
-    below = np.zeros(n_symbols)
-    for t in range(n_times):
-        _count_missing_nb(values, t, window, missing)
-        if t < window - 1:
-            continue
-        current = values[t]
-        below[:] = 0.0
-        for j in range(t - window + 1, t + 1):
-            row = values[j]
-            for s in range(n_symbols):
-                below[s] += 1.0 if row[s] < current[s] else 0.0
-        for s in range(n_symbols):
-            if missing[s] == 0:
-                out[t, s] = below[s]
-    return out
+    return _rolling_count_nb(values, window, True)
 
 
 @njit

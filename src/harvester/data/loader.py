@@ -171,15 +171,17 @@ def check(spec: str, ctx: LoadContext) -> SanityReport:
     return _report(_read(spec, ctx), ctx.config)
 
 
-def _build(raw: _Raw, ctx: LoadContext) -> LoadedData:
+def _build(spec: str, ctx: LoadContext) -> LoadedData:
+    raw = _read(spec, ctx)  # held here only, so the file's frame can go before the panel
     source = raw.source
     report = _report(raw, ctx.config)
     report.raise_if_failed(ctx.config.sanity.mode)
     if raw.panel is not None:
         return LoadedData(raw.panel, report, raw.source)
     frame = clean_frame(raw.long_frame(), report)
+    del raw  # the file's frame, when cleaning copied it
     panel = Panel.from_long(frame, meta=_reference_meta(frame))
-    del frame, raw
+    del frame
     release_freed_memory()  # the long frame's temporaries were several times the panel
     return LoadedData(panel, report, source)
 
@@ -194,7 +196,7 @@ def _reference_meta(frame: pd.DataFrame) -> dict[str, SymbolMeta]:
 
 def load(spec: str, ctx: LoadContext) -> LoadedData:
     """Load ``spec``, check it, and cut it to the configured start/end dates."""
-    loaded = _build(_read(spec, ctx), ctx)
+    loaded = _build(spec, ctx)
     if ctx.config.start is None and ctx.config.end is None:
         return loaded
     panel = loaded.panel.slice(ctx.config.start, ctx.config.end)

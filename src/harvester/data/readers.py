@@ -308,6 +308,8 @@ def _arrow_csv(source: Path | bytes, *, separator: str) -> pd.DataFrame | None:
         frame: pd.DataFrame = table.to_pandas(
             date_as_object=False, self_destruct=True, split_blocks=True
         )
+        del table
+        pa.default_memory_pool().release_unused()  # the read blocks, before pandas' copies
         return frame
     except (pa.ArrowException, OSError, ValueError, TypeError):
         return None

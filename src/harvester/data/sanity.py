@@ -212,9 +212,14 @@ def clean_frame(frame: pd.DataFrame, report: SanityReport) -> pd.DataFrame:
         found = f"the sanity report covers {report.rows} rows but the frame has {len(frame)}"
         raise DataError(f"{report.source or 'data'}: {found}; expected its own report")
     codes, _, dates = _keys(frame, source=report.source)
-    ordered = frame.iloc[np.lexsort((dates.view(np.int64), codes))]
-    keep = ~ordered.duplicated(["date", "symbol"], keep="last")
-    return ordered[keep.to_numpy()].reset_index(drop=True)
+    # A stable sort keeps equal keys in file order, so the last of a run is the last row.
+    order = np.lexsort((dates.view(np.int64), codes))
+    sorted_codes, sorted_dates = codes[order], dates[order]
+    repeated = (sorted_codes[1:] == sorted_codes[:-1]) & (sorted_dates[1:] == sorted_dates[:-1])
+    rows = order[np.append(~repeated, True)] if len(order) else order
+    if len(rows) == len(frame) and bool(np.all(rows == np.arange(len(rows)))):
+        return frame.reset_index(drop=True)  # already clean: no copy of the data
+    return frame.take(rows).reset_index(drop=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ CHOP = 2
 VOLATILE = 3
 # Indexed by label (0 to 3); UNKNOWN (-1) is named "unknown".
 RULE_REGIME_NAMES: tuple[str, str, str, str] = ("neutral", "trend", "chop", "volatile")
+_SYMBOL_BLOCK = 128
 
 
 def _log_price(close: FloatArray) -> FloatArray:
@@ -139,6 +140,34 @@ def rule_regimes(
     close = np.asarray(close, dtype=np.float64)
     high = close if high is None else np.asarray(high, dtype=np.float64)
     low = close if low is None else np.asarray(low, dtype=np.float64)
+    labels = np.empty(close.shape, dtype=np.int64)
+    # Every rule reads one symbol's own history, so blocks of symbols give the same labels
+    # with a block's temporaries instead of the whole panel's (a dozen arrays of its size).
+    for start in range(0, close.shape[1], _SYMBOL_BLOCK):
+        block = slice(start, start + _SYMBOL_BLOCK)
+        labels[:, block] = _labels(
+            close[:, block], high[:, block], low[:, block],
+            trend_window=trend_window, trend_threshold=trend_threshold,
+            chop_window=chop_window, chop_threshold=chop_threshold,
+            vol_window=vol_window, vol_rank_window=vol_rank_window, vol_quantile=vol_quantile,
+        )  # fmt: skip
+    return labels
+
+
+def _labels(
+    close: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    *,
+    trend_window: int,
+    trend_threshold: float,
+    chop_window: int,
+    chop_threshold: float,
+    vol_window: int,
+    vol_rank_window: int,
+    vol_quantile: float,
+) -> IntArray:
+    close, high, low = (np.ascontiguousarray(a) for a in (close, high, low))
     strength = trend_strength(close, window=trend_window)
     chop = choppiness(high, low, close, period=chop_window)
     volatile = _volatile(close, vol_window, vol_rank_window, vol_quantile)

@@ -106,3 +106,19 @@ def test_labels_are_causal(seed: int, cut: int) -> None:
         close[: cut + 1], high=high[: cut + 1], low=low[: cut + 1], vol_rank_window=RANK
     )
     np.testing.assert_array_equal(prefix, labels[: cut + 1])
+
+
+def test_a_wide_panel_is_labelled_as_each_symbol_alone() -> None:
+    # More symbols than one block of the implementation: every column must still get the
+    # labels it gets when it is the only symbol (the rules never mix symbols).
+    rng = np.random.default_rng(3)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, (400, 300)), axis=0))
+    high, low = close * 1.01, close * 0.99
+    wide = rule_regimes(close, high=high, low=low, vol_rank_window=RANK)
+    for j in (0, 127, 128, 255, 299):
+        alone = rule_regimes(
+            close[:, j : j + 1], high=high[:, j : j + 1], low=low[:, j : j + 1],
+            vol_rank_window=RANK,
+        )  # fmt: skip
+        np.testing.assert_array_equal(wide[:, j : j + 1], alone)
+    assert {TREND, CHOP, VOLATILE, NEUTRAL, UNKNOWN} >= set(np.unique(wide).tolist())

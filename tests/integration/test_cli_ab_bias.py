@@ -29,7 +29,11 @@ def test_ab_test_of_a_variant_against_itself(
     assert payload["sharpe_difference"]["difference"] == 0.0
     assert payload["sharpe_difference"]["p_value"] == 1.0
     assert payload["folds"] == 7
-    assert sorted(p.name for p in out.iterdir()) == ["ab_test.json", "ab_test.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["ab_test.html", "ab_test.json", "ab_test.md"]
+    page = (out / "ab_test.html").read_text()
+    assert "Stitched out-of-sample equity of A and B" in page
+    assert "Bootstrap distribution of the Sharpe difference" in page
+    assert page.count("data:image/png;base64,") == 2
 
 
 def test_ab_test_toggle_prints_the_verdict(
@@ -57,7 +61,11 @@ def test_bias_check_passes_a_causal_strategy(
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "look-ahead" in printed and "survivorship" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["bias_check.json", "bias_check.md"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "bias_check.html", "bias_check.json", "bias_check.md",
+    ]  # fmt: skip
+    page = (out / "bias_check.html").read_text()
+    assert "<h2>Findings</h2>" in page and "<h2>Look-ahead perturbations</h2>" in page
 
 
 def test_bias_check_fails_on_an_overfit_study(

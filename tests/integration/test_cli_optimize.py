@@ -26,7 +26,8 @@ def test_optimize_writes_the_report_and_prints_the_best(
     assert "best trial, out of sample" in printed and "use with --config" in printed
     names = sorted(p.name for p in out.iterdir())
     assert names == [
-        "best_config.json", "optimize.json", "optimize.md", "trial_returns.parquet", "trials.csv",
+        "best_config.json", "optimize.html", "optimize.json", "optimize.md",
+        "trial_returns.parquet", "trials.csv",
     ]  # fmt: skip
     assert (tmp_path / "home" / "studies.db").is_file()  # the default storage
     assert pd.read_parquet(out / "trial_returns.parquet").shape[1] == 4

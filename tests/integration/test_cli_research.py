@@ -54,6 +54,24 @@ def test_walk_forward_json_goes_to_stdout(
     assert sum(f["trades"] for f in payload["folds"]) == payload["overall"]["number_of_trades"]
 
 
+def test_walk_forward_optimises_each_fold_on_its_training_bars(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "wf"
+    code = main(
+        ["walk-forward", "--strategy", "consensus", "--train-len", "504", "--test-len", "252",
+         "--optimize-trials", "2", "--param", "strategies.consensus.min_sources=1,2",
+         "--sampler", "grid", "--objective", "total_return", "--format", "json",
+         "--out", str(out)]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    payload = json.loads(captured.out)  # the progress bar went to stderr
+    chosen = [f["params"] for f in payload["folds"]]
+    assert len(chosen) == 2 and all(set(p) == {"strategies.consensus.min_sources"} for p in chosen)
+    assert "Per-fold parameters" in (out / "walk_forward.md").read_text()
+
+
 def test_walk_forward_too_short_data_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["walk-forward", "--train-len", "1200", "--test-len", "126"])
     assert code != 0
@@ -69,6 +87,8 @@ def test_smoke_passes_on_the_sample(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert payload["passed"] is True and payload["failures"] == []
     assert payload["walk_forward"]["overall"]["number_of_trades"] > 0
     assert (tmp_path / "smoke.md").read_text().startswith("# Smoke run: PASSED")
+    page = (tmp_path / "smoke.html").read_text()
+    assert "<h1>Smoke run: PASSED" in page and "data:image/png;base64," in page
 
 
 def test_smoke_fails_with_one_line_per_reason(

@@ -1,8 +1,11 @@
-"""Research use cases: a walk-forward run with its report, and the CI smoke run."""
+"""Research use cases: walk-forward (optionally with per-fold optimisation), the CI smoke
+run, optimize, ab-test and bias-check; each writes its JSON, Markdown and HTML report.
+
+Long runs take an ``on_progress(done, total)`` callback (the CLI's progress bar).
+"""
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -17,13 +20,12 @@ from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError, DataError
 from harvester.research.ab_test import (
     ABResult,
-    ab_markdown,
-    ab_payload,
     ab_test,
     layer_config,
     toggle_config,
+    write_ab_report,
 )
-from harvester.research.bias import BiasReport, bias_check, bias_markdown, bias_payload
+from harvester.research.bias import BiasReport, bias_check, write_bias_report
 from harvester.research.folds import Fold, plan_folds
 from harvester.research.objective import make_objective
 from harvester.research.optimize import (
@@ -33,8 +35,21 @@ from harvester.research.optimize import (
     optimize,
     write_optimize_report,
 )
-from harvester.research.report import report_payload, to_markdown, write_report, write_text
-from harvester.research.spaces import default_space, parse_space
+from harvester.research.per_fold import (
+    PerFoldOptimizer,
+    ProgressCallback,
+    counting,
+    per_fold_optimizer,
+)
+from harvester.research.report import (
+    html_page,
+    report_files,
+    report_payload,
+    to_html,
+    to_markdown,
+    write_report,
+)
+from harvester.research.spaces import SearchSpace, default_space, parse_space
 from harvester.research.walk_forward import WalkForwardResult, walk_forward
 
 __all__ = [
@@ -42,6 +57,7 @@ __all__ = [
     "ABTestJob",
     "BiasCheckJob",
     "OptimizeJob",
+    "PerFoldSearch",
     "SmokeRun",
     "WalkForwardJob",
     "WalkForwardPlan",
@@ -83,28 +99,65 @@ SMOKE_PLAN = WalkForwardPlan(train_len=252, test_len=126, purge=10)
 
 
 @dataclass(frozen=True, slots=True)
+class PerFoldSearch:
+    """Per-fold optimisation settings: ``trials`` inner trials per fold over ``params``
+    (``--param`` texts; default the strategy's space), scored by ``objective``."""
+
+    trials: int
+    params: Sequence[str] = ()
+    objective: str = "sharpe"
+    sampler: SamplerName = "tpe"
+    seed: int | None = 0
+
+
+@dataclass(frozen=True, slots=True)
 class WalkForwardJob:
-    """A finished walk-forward, the data it ran on and the report files it wrote."""
+    """A finished walk-forward, the data it ran on, the report files it wrote and, with
+    per-fold optimisation, each fold's chosen parameters."""
 
     result: WalkForwardResult
     source: str
     written: list[Path]
+    fold_params: list[dict[str, object]] = field(default_factory=list)
 
 
 def _default_out(ctx: AppContext, name: str) -> Path:
     return ctx.home.reports / f"{name}_{ctx.now():%Y%m%dT%H%M%SZ}"
 
 
+def _space(strategy: str, params: Sequence[str]) -> SearchSpace:
+    return parse_space(params) if params else default_space(strategy)
+
+
 def _walk_forward(
-    ctx: AppContext, spec: str, *, strategy: str, plan: WalkForwardPlan
-) -> tuple[WalkForwardResult, str]:
+    ctx: AppContext,
+    spec: str,
+    *,
+    strategy: str,
+    plan: WalkForwardPlan,
+    search: PerFoldSearch | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> tuple[WalkForwardResult, str, PerFoldOptimizer | None]:
     loaded = load_data(ctx, spec)
-    folds = plan_folds(
-        loaded.panel.shape[0], train_len=plan.train_len, test_len=plan.test_len,
-        stride=plan.stride, anchored=plan.anchored, purge=plan.purge, embargo=plan.embargo,
-    )  # fmt: skip
-    result = walk_forward(loaded.panel, strategy, ctx.config, folds, plan=plan.as_dict())
-    return result, loaded.source
+    folds = _plan_for(loaded.panel.shape[0], plan)
+    chooser = None
+    if search is not None:
+        chooser = per_fold_optimizer(
+            strategy, space=_space(strategy, search.params),
+            objective=make_objective(search.objective), n_trials=search.trials,
+            purge=plan.purge, embargo=plan.embargo, sampler=search.sampler, seed=search.seed,
+        )  # fmt: skip
+    choose = counting(len(folds), on_progress or _ignore, *(() if chooser is None else (chooser,)))
+    result = walk_forward(
+        loaded.panel, strategy, ctx.config, folds, plan=plan.as_dict(), choose_config=choose
+    )
+    if on_progress is not None:
+        on_progress(len(folds), len(folds))
+    return result, loaded.source, chooser
+
+
+def _ignore(done: int, total: int) -> None:
+    del done, total
 
 
 def run_walk_forward(
@@ -114,13 +167,20 @@ def run_walk_forward(
     strategy: str,
     plan: WalkForwardPlan,
     out_dir: Path | None = None,
+    search: PerFoldSearch | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> WalkForwardJob:
-    """Walk ``strategy`` forward over the data ``spec`` and write the JSON/MD/HTML report."""
-    result, source = _walk_forward(ctx, spec, strategy=strategy, plan=plan)
-    written = write_report(
-        result, out_dir or _default_out(ctx, "walk_forward"), extra={"data": source}
+    """Walk ``strategy`` forward over the data ``spec`` and write the JSON/MD/HTML report;
+    with ``search``, every fold's parameters are optimised on its training bars first."""
+    result, source, chooser = _walk_forward(
+        ctx, spec, strategy=strategy, plan=plan, search=search, on_progress=on_progress
     )
-    return WalkForwardJob(result, source, written)
+    chosen: list[dict[str, object]] = [] if chooser is None else chooser.fold_params()
+    written = write_report(
+        result, out_dir or _default_out(ctx, "walk_forward"), extra={"data": source},
+        fold_params=chosen,
+    )  # fmt: skip
+    return WalkForwardJob(result, source, written, chosen)
 
 
 def check_smoke(
@@ -182,15 +242,16 @@ def _smoke_files(out_dir: Path, run: SmokeRun, *, source: str) -> list[Path]:
         "data": source, "walk_forward": walk,
     }  # fmt: skip
     verdict = "PASSED" if run.passed else "FAILED"
-    lines = [
-        f"# Smoke run: {verdict} in {run.wall_seconds:.1f} s (limit {SMOKE_LIMIT_SECONDS:.0f} s)"
-    ]
-    lines += [f"- {failure}" for failure in run.failures]
+    title = f"Smoke run: {verdict} in {run.wall_seconds:.1f} s (limit {SMOKE_LIMIT_SECONDS:.0f} s)"
+    lines = [f"# {title}"] + [f"- {failure}" for failure in run.failures]
     markdown = "\n\n".join(["\n".join(lines), to_markdown(walk) if walk else ""]).rstrip() + "\n"
-    return [
-        write_text(out_dir / "smoke.json", json.dumps(payload, indent=2) + "\n"),
-        write_text(out_dir / "smoke.md", markdown),
-    ]
+
+    def html_text() -> str:
+        if run.result is None or walk is None:
+            return html_page(title, notes=run.failures)
+        return to_html(walk, run.result.equity, title=title, notes=run.failures)
+
+    return report_files(out_dir, "smoke", payload, markdown, html_text)
 
 
 def run_smoke(
@@ -208,7 +269,7 @@ def run_smoke(
     enforced = replace(ctx, resolved=replace(ctx.resolved, config=_enforced(ctx.config)))
     result: WalkForwardResult | None = None
     try:
-        result, source = _walk_forward(enforced, spec, strategy=strategy, plan=SMOKE_PLAN)
+        result, source, _ = _walk_forward(enforced, spec, strategy=strategy, plan=SMOKE_PLAN)
     except DataError as e:
         failures, source = [f"data sanity (enforce): {e}"], spec
     except ConfigError as e:
@@ -262,13 +323,10 @@ def run_optimize(
     stitched out-of-sample result; the study lives in ``storage`` (default the home's
     ``studies.db``); the report files go to ``out_dir``. ``params`` are ``--param`` texts
     (default: the strategy's default space)."""
-    space = parse_space(params) if params else default_space(strategy)
+    space = _space(strategy, params)
     chosen = make_objective(objective)
     loaded = load_data(ctx, spec)
-    folds = plan_folds(
-        loaded.panel.shape[0], train_len=plan.train_len, test_len=plan.test_len,
-        stride=plan.stride, anchored=plan.anchored, purge=plan.purge, embargo=plan.embargo,
-    )  # fmt: skip
+    folds = _plan_for(loaded.panel.shape[0], plan)
     result = optimize(
         loaded.panel, strategy, ctx.config, space=space, objective=chosen, n_trials=n_trials,
         folds=folds, sampler=sampler, seed=seed,
@@ -333,20 +391,21 @@ def run_ab_test(
     b_file: Path | None = None,
     toggle: str | None = None,
     out_dir: Path | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> ABTestJob:
-    """A/B test two configs of ``strategy`` on ``spec``; write ab_test.json and ab_test.md."""
+    """A/B test two configs of ``strategy`` on ``spec``; write ab_test.json, .md and .html."""
     config_a, config_b, variants = ab_variants(
         ctx.config, a_file=a_file, b_file=b_file, toggle=toggle
     )
     loaded = load_data(ctx, spec)
     folds = _plan_for(loaded.panel.shape[0], plan)
-    result = ab_test(loaded.panel, strategy, config_a, config_b, folds, plan=plan.as_dict())
-    payload = ab_payload(result, extra={"data": loaded.source, **variants})
-    folder = out_dir or _default_out(ctx, "ab_test")
-    written = [
-        write_text(folder / "ab_test.json", json.dumps(payload, indent=2) + "\n"),
-        write_text(folder / "ab_test.md", ab_markdown(payload)),
-    ]
+    result = ab_test(
+        loaded.panel, strategy, config_a, config_b, folds, plan=plan.as_dict(),
+        on_progress=on_progress,
+    )  # fmt: skip
+    payload, written = write_ab_report(
+        result, out_dir or _default_out(ctx, "ab_test"), extra={"data": loaded.source, **variants}
+    )
     return ABTestJob(result, payload, loaded.source, written)
 
 
@@ -370,8 +429,9 @@ def run_bias_check(
     study: Path | None = None,
     membership: Path | None = None,
     out_dir: Path | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> BiasCheckJob:
-    """Bias-check ``strategy`` on ``spec``; write bias_check.json and bias_check.md.
+    """Bias-check ``strategy`` on ``spec``; write bias_check.json, .md and .html.
 
     ``membership`` is a CSV of ``symbol, start_date, end_date`` intervals (end exclusive).
     """
@@ -384,12 +444,10 @@ def run_bias_check(
         intervals = pd.read_csv(membership, parse_dates=["start_date", "end_date"])
     report = bias_check(
         loaded.panel, strategy, ctx.config, cuts=cuts, folds=folds, study_dir=study,
-        membership=intervals,
+        membership=intervals, on_progress=on_progress,
     )  # fmt: skip
-    payload = bias_payload(report, extra={"data": loaded.source, "plan": plan.as_dict()})
-    folder = out_dir or _default_out(ctx, "bias_check")
-    written = [
-        write_text(folder / "bias_check.json", json.dumps(payload, indent=2) + "\n"),
-        write_text(folder / "bias_check.md", bias_markdown(payload)),
-    ]
+    payload, written = write_bias_report(
+        report, out_dir or _default_out(ctx, "bias_check"),
+        extra={"data": loaded.source, "plan": plan.as_dict()},
+    )  # fmt: skip
     return BiasCheckJob(report, payload, loaded.source, written)

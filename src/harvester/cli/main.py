@@ -20,6 +20,7 @@ from harvester.cli import (
     research_cmd,
     run_cmd,
     strategies_cmd,
+    train_cmd,
 )
 from harvester.core.errors import HarvesterError
 
@@ -40,6 +41,7 @@ features_cmd.register(app)
 strategies_cmd.register(app)
 explain_cmd.register(app)
 research_cmd.register(app)
+train_cmd.register(app)
 
 
 @app.callback()

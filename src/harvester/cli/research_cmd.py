@@ -1,4 +1,5 @@
-"""``harvester walk-forward`` and ``harvester smoke``: parse, call app.research, print."""
+"""The research commands (walk-forward, smoke, optimize, ab-test, bias-check): parse, call
+app.research under a progress bar on stderr, print (tables, or ``--format json``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from harvester.app.context import AppContext, open_context
 from harvester.app.research import (
-    OptimizeJob,
+    PerFoldSearch,
     WalkForwardPlan,
     run_ab_test,
     run_bias_check,
@@ -25,13 +25,21 @@ from harvester.app.research import (
 )
 from harvester.cli.options import ConfigFileOption, DataOption, ProfileOption, SetOption
 from harvester.cli.render import make_console, metrics_table
+from harvester.cli.research_render import (
+    ab_table,
+    best_params_table,
+    cell,
+    fold_params_table,
+    fold_table,
+    progress_bar,
+    top_table,
+    trial_progress,
+)
 from harvester.config.loader import ConfigRequest
 from harvester.core.errors import HarvesterError
 from harvester.research.ab_test import SUMMARY_KEYS as AB_SUMMARY_KEYS
-from harvester.research.objective import MINIMIZED
-from harvester.research.optimize import SamplerName, TrialRecord, optimize_payload
+from harvester.research.optimize import SamplerName, optimize_payload
 from harvester.research.report import report_payload
-from harvester.research.walk_forward import WalkForwardResult
 from harvester.strategies.registry import STRATEGIES
 
 StrategyOption = Annotated[
@@ -59,6 +67,24 @@ PurgeOption = Annotated[
 EmbargoOption = Annotated[
     int, typer.Option("--embargo", help="Bars after each test window kept out of training.")
 ]
+ObjectiveOption = Annotated[
+    str,
+    typer.Option(
+        "--objective", help="A metric (sharpe, cagr, calmar, ...) or composite (Composer)."
+    ),
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="A searched key: PATH=LOW:HIGH[:log|:STEP] or PATH=A,B,C "
+        "(default: the strategy's space).",
+    ),
+]
+SamplerOption = Annotated[
+    SamplerName, typer.Option("--sampler", help="tpe (default), grid or random.")
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Sampler seed.")]
 
 
 def _context(
@@ -71,30 +97,6 @@ def _context(
     return ctx.for_strategy(strategy) if strategy in STRATEGIES else ctx
 
 
-def _fold_table(result: WalkForwardResult, *, title: str) -> Table:
-    table = Table(title=title)
-    columns = ("fold", "train", "test", "trades", "total return", "sharpe", "max drawdown")
-    for name in columns:
-        table.add_column(name, justify="left" if name in ("train", "test") else "right")
-    for row in result.fold_table().to_dict("records"):
-        table.add_row(
-            str(row["fold"]),
-            f"{row['train_start']:%Y-%m-%d} .. {row['train_end']:%Y-%m-%d}",
-            f"{row['test_start']:%Y-%m-%d} .. {row['test_end']:%Y-%m-%d}",
-            str(row["trades"]), _pct(float(row["total_return"])), _num(float(row["sharpe"])),
-            _pct(float(row["max_drawdown"])),
-        )  # fmt: skip
-    return table
-
-
-def _pct(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value * 100:+.2f}%"
-
-
-def _num(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.2f}"
-
-
 def walk_forward_command(
     strategy: StrategyOption = "composer",
     data: DataOption = "sample",
@@ -104,23 +106,48 @@ def walk_forward_command(
     anchored: AnchoredOption = False,
     purge: PurgeOption = 10,
     embargo: EmbargoOption = 0,
+    optimize_trials: Annotated[
+        int,
+        typer.Option(
+            "--optimize-trials",
+            help="Optimise each fold's parameters on its training bars with this many "
+            "Optuna trials (0: no per-fold optimisation).",
+            min=0,
+        ),
+    ] = 0,
+    params: ParamOption = None,
+    objective: ObjectiveOption = "sharpe",
+    sampler: SamplerOption = "tpe",
+    seed: SeedOption = 0,
     out: OutOption = None,
     output_format: FormatOption = "table",
     config_file: ConfigFileOption = None,
     profile: ProfileOption = None,
     assignments: SetOption = None,
 ) -> None:
-    """Walk a strategy forward: simulate each fold's test window, stitch the equity, report."""
+    """Walk a strategy forward: simulate each fold's test window, stitch the equity, report;
+    with --optimize-trials, each fold's parameters are first tuned on its training bars."""
     ctx = _context(strategy, config_file, profile, assignments)
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
-    console = make_console(stderr=output_format == "json")
-    with console.status("walking forward ..."):
-        job = run_walk_forward(ctx, data, strategy=strategy, plan=plan, out_dir=out)
+    search = None
+    if optimize_trials > 0:
+        search = PerFoldSearch(optimize_trials, tuple(params or ()), objective, sampler, seed)
+    with progress_bar("walking forward (folds)", None) as update:
+        job = run_walk_forward(
+            ctx, data, strategy=strategy, plan=plan, out_dir=out, search=search,
+            on_progress=lambda done, total: update(done, total),
+        )  # fmt: skip
     if output_format == "json":
-        typer.echo(json.dumps(report_payload(job.result, extra={"data": job.source}), indent=2))
+        payload = report_payload(
+            job.result, extra={"data": job.source}, fold_params=job.fold_params
+        )
+        typer.echo(json.dumps(payload, indent=2))
         return
+    console = make_console()
     title = f"{strategy} on {job.source}: {len(job.result.folds)} folds (out of sample)"
-    console.print(_fold_table(job.result, title=title))
+    console.print(fold_table(job.result, title=title))
+    if job.fold_params:
+        console.print(fold_params_table(job.fold_params))
     console.print(metrics_table(job.result.metrics, title="overall (stitched out-of-sample)"))
     console.print(f"report: {job.written[0].parent}")
 
@@ -164,62 +191,14 @@ def register(app: typer.Typer) -> None:
 # --- ``harvester optimize`` ----------------------------------------------------------------
 
 
-def _trial_cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return "-" if math.isnan(value) else f"{value:.4g}"
-    return str(value)
-
-
-def _top_table(job: OptimizeJob, *, n: int = 5) -> Table:
-    result = job.result
-    table = Table(title=f"top {n} trials ({result.objective.name}, out of sample)")
-    params = [p.path for p in result.space]
-    shown = ("sharpe", "cagr", "max_drawdown", "number_of_trades")
-    for name in ("trial", "value", *(p.rsplit(".", 1)[-1] for p in params), *shown):
-        table.add_column(name, justify="right")
-    for t in result.top(n):
-        cells = [str(t.number), _trial_cell(t.value)]
-        cells += [_trial_cell(t.params.get(p)) for p in params]
-        cells += [_trial_cell(t.metrics.get(k)) for k in shown]
-        table.add_row(*cells)
-    return table
-
-
-def _best_params_table(job: OptimizeJob) -> Table:
-    best = job.result.best
-    assert best is not None
-    table = Table(title=f"best trial #{best.number}: {job.result.objective.name} {best.value:.4g}")
-    table.add_column("parameter")
-    table.add_column("value", justify="right")
-    for key, value in best.params.items():
-        table.add_row(key, _trial_cell(value))
-    return table
-
-
 def optimize_command(
     strategy: StrategyOption = "composer",
     data: DataOption = "sample",
     trials: Annotated[int, typer.Option("--trials", help="Trials to run.")] = 50,
-    sampler: Annotated[
-        SamplerName, typer.Option("--sampler", help="tpe (default), grid or random.")
-    ] = "tpe",
-    objective: Annotated[
-        str,
-        typer.Option(
-            "--objective", help="A metric (sharpe, cagr, calmar, ...) or composite (Composer)."
-        ),
-    ] = "sharpe",
-    params: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--param",
-            help="A searched key: PATH=LOW:HIGH[:log|:STEP] or PATH=A,B,C "
-            "(default: the strategy's space).",
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Sampler seed.")] = 0,
+    sampler: SamplerOption = "tpe",
+    objective: ObjectiveOption = "sharpe",
+    params: ParamOption = None,
+    seed: SeedOption = 0,
     train_len: TrainLenOption = 504,
     test_len: TestLenOption = 126,
     stride: StrideOption = None,
@@ -245,44 +224,32 @@ def optimize_command(
 ) -> None:
     """Tune a strategy with Optuna; every trial is judged on the walk-forward's stitched
     out-of-sample result. Writes best_config.json (use it with --config), trials.csv,
-    trial_returns.parquet, optimize.json and optimize.md.
+    trial_returns.parquet, optimize.json, optimize.md and optimize.html.
     """
     ctx = _context(strategy, config_file, profile, assignments)
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
-    console = make_console(stderr=output_format == "json")
-    with Progress(
-        TextColumn("optimising {task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("{task.fields[best]}"), console=console,
-    ) as progress:  # fmt: skip
-        task = progress.add_task(strategy, total=trials, best="")
-        best: list[float] = []
-
-        def advance(record: TrialRecord) -> None:
-            if record.value is not None:
-                best.append(record.value)
-            pick = min if objective in MINIMIZED else max
-            shown = f"best {pick(best):.4g}" if best else ""
-            progress.update(task, advance=1, best=shown)
-
+    with progress_bar(f"optimising {strategy}", trials) as update:
         job = run_optimize(
             ctx, data, strategy=strategy, plan=plan, objective=objective,
             params=tuple(params or ()), n_trials=trials, sampler=sampler, seed=seed,
-            storage=storage, study_name=study, out_dir=out, on_trial=advance,
+            storage=storage, study_name=study, out_dir=out,
+            on_trial=trial_progress(update, objective),
         )  # fmt: skip
     if output_format == "json":
         typer.echo(json.dumps(optimize_payload(job.result, extra={"data": job.source}), indent=2))
         return
     result = job.result
     done = len(result.completed)
+    console = make_console()
     console.print(
         f"{strategy} on {job.source}: study {result.study_name!r} ({result.storage}), "
         f"{len(result.trials)} trials, {done} complete"
     )
     if result.best is None:
         raise HarvesterError("no trial completed; see trials.csv for each trial's error")
-    console.print(_best_params_table(job))
+    console.print(best_params_table(job))
     console.print(metrics_table(_finite(result.best.metrics), title="best trial, out of sample"))
-    console.print(_top_table(job))
+    console.print(top_table(job))
     console.print(
         f"best config: {job.written[0]} (use with --config); report: {job.written[0].parent}"
     )
@@ -293,19 +260,6 @@ def _finite(metrics: Mapping[str, float | None]) -> dict[str, float]:
 
 
 # --- ``harvester ab-test`` and ``harvester bias-check`` -------------------------------------
-
-
-def _ab_table(payload: dict[str, object], *, title: str) -> Table:
-    metrics = payload["metrics"]
-    assert isinstance(metrics, dict)
-    table = Table(title=title)
-    for name in ("metric", "A", "B", "B - A"):
-        table.add_column(name, justify="left" if name == "metric" else "right")
-    for key in AB_SUMMARY_KEYS:
-        if key in metrics["a"]:
-            cells = (metrics["a"][key], metrics["b"][key], metrics["difference"].get(key))
-            table.add_row(key, *(_ab_cell(c) for c in cells))
-    return table
 
 
 def ab_test_command(
@@ -335,26 +289,26 @@ def ab_test_command(
     """A/B test two configs of a strategy on identical data and folds (paired statistics)."""
     ctx = _context(strategy, config_file, profile, assignments)
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
-    console = make_console(stderr=output_format == "json")
-    with console.status("running A and B ..."):
+    with progress_bar("running A and B (folds)", None) as update:
         job = run_ab_test(
             ctx, data, strategy=strategy, plan=plan, a_file=a_file, b_file=b_file,
-            toggle=toggle, out_dir=out,
+            toggle=toggle, out_dir=out, on_progress=lambda done, total: update(done, total),
         )  # fmt: skip
     if output_format == "json":
         typer.echo(json.dumps(job.payload, indent=2))
         return
     result = job.result
     title = f"{strategy} on {job.source}: A vs B over {len(result.a.folds)} folds"
-    console.print(_ab_table(job.payload, title=title))
+    console = make_console()
+    console.print(ab_table(job.payload, AB_SUMMARY_KEYS, title=title))
     low, high = result.bootstrap.ci
     console.print(
-        f"Sharpe(B) - Sharpe(A) = {_ab_cell(result.sharpe_difference)} "
-        f"(95% paired bootstrap CI {_ab_cell(low)} .. {_ab_cell(high)}), "
-        f"JKM p = {_ab_cell(result.test.p_value)}; "
-        f"B beats A in {_ab_cell(result.folds_b_better)} of folds; conviction/outcome "
-        f"correlation A {_ab_cell(result.conviction['a'])}, "
-        f"B {_ab_cell(result.conviction['b'])}"
+        f"Sharpe(B) - Sharpe(A) = {cell(result.sharpe_difference)} "
+        f"(95% paired bootstrap CI {cell(low)} .. {cell(high)}), "
+        f"JKM p = {cell(result.test.p_value)}; "
+        f"B beats A in {cell(result.folds_b_better)} of folds; conviction/outcome "
+        f"correlation A {cell(result.conviction['a'])}, "
+        f"B {cell(result.conviction['b'])}"
     )
     console.print(f"verdict: {result.verdict}")
     console.print(f"report: {job.written[0].parent}")
@@ -391,15 +345,16 @@ def bias_check_command(
     """
     ctx = _context(strategy, config_file, profile, assignments)
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
-    console = make_console(stderr=output_format == "json")
-    with console.status("checking for bias ..."):
+    with progress_bar("checking for bias (runs)", None) as update:
         job = run_bias_check(
             ctx, data, strategy=strategy, plan=plan, cuts=cuts, study=study,
             membership=membership, out_dir=out,
+            on_progress=lambda done, total: update(done, total),
         )  # fmt: skip
     if output_format == "json":
         typer.echo(json.dumps(job.payload, indent=2))
     else:
+        console = make_console()
         table = Table(title=f"bias check of {strategy} on {job.source}")
         for name in ("check", "severity", "finding"):
             table.add_column(name)
@@ -410,11 +365,3 @@ def bias_check_command(
     if job.report.failed:
         count = sum(1 for f in job.report.findings if f.severity == "fail")
         raise HarvesterError(f"bias check failed: {count} failing finding(s)")
-
-
-def _ab_cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return "-" if math.isnan(value) else f"{value:.4g}"
-    return str(value)

@@ -17,6 +17,10 @@ same folds (:func:`harvester.research.walk_forward.walk_forward`) and compares t
 - the verdict of :func:`~harvester.research.statistics.verdict`: "B significantly better",
   "B significantly worse" or "no significant difference".
 
+Reports (:func:`write_ab_report`): ``ab_test.json`` (:func:`ab_payload`), ``ab_test.md`` and
+``ab_test.html`` (both variants' stitched out-of-sample equity curves and the bootstrap
+distribution of Sharpe(B) − Sharpe(A) with its confidence interval marked).
+
 Variants are built with :func:`layer_config` (a JSON layer, e.g. from ``--a FILE``, merged
 on the base config) and :func:`toggle_config` (B = A with one boolean flipped).
 """
@@ -40,7 +44,16 @@ from harvester.core.errors import ConfigError
 from harvester.core.types import FloatArray
 from harvester.data.panel import Panel
 from harvester.research.folds import Fold
-from harvester.research.report import json_value, markdown_cell
+from harvester.research.per_fold import ProgressCallback, counting
+from harvester.research.report import (
+    equity_figure,
+    html_page,
+    json_value,
+    markdown_cell,
+    markdown_table,
+    png_figure,
+    report_files,
+)
 from harvester.research.statistics import (
     BootstrapResult,
     SharpeDifferenceTest,
@@ -48,13 +61,19 @@ from harvester.research.statistics import (
     sharpe_difference_test,
     verdict,
 )
-from harvester.research.walk_forward import WalkForwardResult, walk_forward
+from harvester.research.walk_forward import (
+    ChooseConfig,
+    WalkForwardResult,
+    keep_config,
+    walk_forward,
+)
 from harvester.strategies.base import Strategy
 from harvester.strategies.registry import STRATEGIES
 
 __all__ = [
     "SUMMARY_KEYS",
     "ABResult",
+    "ab_html",
     "ab_markdown",
     "ab_payload",
     "ab_test",
@@ -62,6 +81,7 @@ __all__ = [
     "layer_config",
     "oos_returns",
     "toggle_config",
+    "write_ab_report",
 ]
 
 _OPEN = "open"
@@ -208,9 +228,11 @@ def ab_test(
     seed: int = 0,
     alpha: float = 0.05,
     plan: Mapping[str, object] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> ABResult:
     """Walk variants A and B of ``strategy`` forward over the same ``folds`` of ``panel``
-    and compare them (see the module docstring).
+    and compare them (see the module docstring). ``on_progress(done, total)`` hears of
+    every fold of both runs (``total`` = 2 × folds).
 
     Raises
     ------
@@ -220,8 +242,17 @@ def ab_test(
         If the out-of-sample returns have fewer than three bars.
     """
     resolved = STRATEGIES[strategy] if isinstance(strategy, str) else strategy
-    a = walk_forward(panel, resolved, config_a, folds, plan=plan)
-    b = walk_forward(panel, resolved, config_b, folds, plan=plan)
+    total = 2 * len(folds)
+
+    def hook(offset: int) -> ChooseConfig:
+        if on_progress is None:
+            return keep_config
+        return counting(total, lambda done, _: on_progress(offset + done, total))
+
+    a = walk_forward(panel, resolved, config_a, folds, plan=plan, choose_config=hook(0))
+    b = walk_forward(panel, resolved, config_b, folds, plan=plan, choose_config=hook(len(folds)))
+    if on_progress is not None:
+        on_progress(total, total)
     ra, rb = oos_returns(a), oos_returns(b)
     periods = infer_periods_per_year(panel.index)
     boot = bootstrap_sharpe_difference(
@@ -285,31 +316,79 @@ def ab_payload(result: ABResult, *, extra: Mapping[str, Any] | None = None) -> d
     }
 
 
-def ab_markdown(payload: Mapping[str, Any]) -> str:
-    """The Markdown report of an ``ab_payload`` document."""
+def _notes(payload: Mapping[str, Any]) -> list[str]:
     sd = payload["sharpe_difference"]
     low, high = (markdown_cell(v) for v in sd["ci"])
-    lines = [
-        f"# A/B test of {payload['strategy']}: {payload['verdict']}",
-        "",
-        f"- folds: {payload['folds']}, paired out-of-sample bars: {payload['n_observations']}",
-        f"- Sharpe(B) − Sharpe(A): {markdown_cell(sd['difference'])} "
+    conviction = payload["conviction_correlation"]
+    return [
+        f"folds: {payload['folds']}, paired out-of-sample bars: {payload['n_observations']}",
+        f"Sharpe(B) − Sharpe(A): {markdown_cell(sd['difference'])} "
         f"(95% paired bootstrap CI {low} .. {high})",
-        f"- Jobson–Korkie–Memmel: z = {markdown_cell(sd['z'])}, p = {markdown_cell(sd['p_value'])}",
-        f"- share of folds where B's Sharpe beats A's: {markdown_cell(payload['folds_b_better'])}",
-        "- conviction vs trade return correlation: "
-        f"A {markdown_cell(payload['conviction_correlation']['a'])}, "
-        f"B {markdown_cell(payload['conviction_correlation']['b'])}",
-        "",
-        "| metric | A | B | B − A |",
-        "| --- | --- | --- | --- |",
+        f"Jobson–Korkie–Memmel: z = {markdown_cell(sd['z'])}, p = {markdown_cell(sd['p_value'])}",
+        f"share of folds where B's Sharpe beats A's: {markdown_cell(payload['folds_b_better'])}",
+        "conviction vs trade return correlation: "
+        f"A {markdown_cell(conviction['a'])}, B {markdown_cell(conviction['b'])}",
     ]
+
+
+def _metrics_rows(payload: Mapping[str, Any]) -> list[list[str]]:
     metrics = payload["metrics"]
-    for key in SUMMARY_KEYS:
-        if key in metrics["a"]:
-            lines.append(
-                f"| {key} | {markdown_cell(metrics['a'][key])} "
-                f"| {markdown_cell(metrics['b'][key])} "
-                f"| {markdown_cell(metrics['difference'].get(key))} |"
-            )
+    return [
+        [key, markdown_cell(metrics["a"][key]), markdown_cell(metrics["b"][key]),
+         markdown_cell(metrics["difference"].get(key))]
+        for key in SUMMARY_KEYS
+        if key in metrics["a"]
+    ]  # fmt: skip
+
+
+_METRICS_HEADER = ("metric", "A", "B", "B − A")
+
+
+def _title(payload: Mapping[str, Any]) -> str:
+    return f"A/B test of {payload['strategy']}: {payload['verdict']}"
+
+
+def ab_markdown(payload: Mapping[str, Any]) -> str:
+    """The Markdown report of an ``ab_payload`` document."""
+    lines = [f"# {_title(payload)}", "", *(f"- {n}" for n in _notes(payload)), ""]
+    lines.append(markdown_table(_METRICS_HEADER, _metrics_rows(payload)))
     return "\n".join(lines) + "\n"
+
+
+def _bootstrap_figure(boot: BootstrapResult) -> str:
+    def draw(axes: Any) -> None:
+        draws = boot.draws[np.isfinite(boot.draws)]
+        axes.hist(draws, bins=50, color="tab:blue", alpha=0.7)
+        low, high = boot.ci
+        for edge in (low, high):
+            if math.isfinite(edge):
+                axes.axvline(edge, color="red", linestyle="--", linewidth=1.0)
+        axes.axvline(boot.difference, color="black", linewidth=1.2)
+        axes.axvline(0.0, color="grey", linewidth=0.8)
+        axes.set_xlabel("Sharpe(B) − Sharpe(A)")
+
+    return png_figure(
+        draw, title="Bootstrap distribution of Sharpe(B) − Sharpe(A) (red: CI, black: observed)"
+    )
+
+
+def ab_html(payload: Mapping[str, Any], result: ABResult) -> str:
+    """The HTML report: both equity curves, the bootstrap distribution, the metrics table."""
+    equity_title = "Stitched out-of-sample equity of A and B"
+    figures = [
+        (equity_title, equity_figure({"A": result.a.equity, "B": result.b.equity},
+                                     title=equity_title)),
+        ("Bootstrap distribution of the Sharpe difference", _bootstrap_figure(result.bootstrap)),
+    ]  # fmt: skip
+    tables = [("Metrics (out of sample)", _METRICS_HEADER, _metrics_rows(payload))]
+    return html_page(_title(payload), notes=_notes(payload), figures=figures, tables=tables)
+
+
+def write_ab_report(
+    result: ABResult, out_dir: Path, *, extra: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], list[Path]]:
+    """Write ``ab_test.json``, ``ab_test.md`` and ``ab_test.html``; return the JSON
+    document and the paths."""
+    payload = ab_payload(result, extra=extra)
+    html_text = lambda: ab_html(payload, result)  # noqa: E731
+    return payload, report_files(out_dir, "ab_test", payload, ab_markdown(payload), html_text)

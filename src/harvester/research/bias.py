@@ -26,6 +26,11 @@ numbers behind them. ``fail`` findings make ``harvester bias-check`` exit with c
   are each a ``fail``. Missing returns count as 0.
 - **data snooping**: :func:`~harvester.research.statistics.snooping_warnings` on the
   walk-forward's closed trades, the sample's bars and the number of trials, as ``warning``.
+
+Reports (:func:`write_bias_report`): ``bias_check.json`` (:func:`bias_payload`),
+``bias_check.md`` and ``bias_check.html`` (the findings, the look-ahead perturbation table,
+the survivorship runs, the DSR/PBO numbers and, with a study, the histogram of the CSCV
+logits).
 """
 
 from __future__ import annotations
@@ -45,7 +50,16 @@ from harvester.core.errors import DataError
 from harvester.core.types import BoolArray, FloatArray
 from harvester.data.panel import Panel
 from harvester.research.folds import Fold
-from harvester.research.report import json_value
+from harvester.research.per_fold import ProgressCallback
+from harvester.research.report import (
+    ReportTable,
+    html_page,
+    json_value,
+    markdown_cell,
+    markdown_table,
+    png_figure,
+    report_files,
+)
 from harvester.research.statistics import (
     deflated_sharpe_ratio,
     pbo_cscv,
@@ -63,12 +77,14 @@ __all__ = [
     "Finding",
     "Severity",
     "bias_check",
+    "bias_html",
     "bias_markdown",
     "bias_payload",
     "look_ahead_findings",
     "mask_membership",
     "overfitting_findings",
     "survivorship_stats",
+    "write_bias_report",
 ]
 
 Severity = Literal["info", "warning", "fail"]
@@ -89,11 +105,13 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class BiasReport:
-    """Every finding and the numbers behind them (``details`` is JSON-ready)."""
+    """Every finding and the numbers behind them (``details`` is JSON-ready; the CSCV
+    logits of the PBO, when a study was checked, are kept for the report's histogram)."""
 
     strategy: str
     findings: tuple[Finding, ...]
     details: Mapping[str, Any] = field(default_factory=dict)
+    pbo_logits: FloatArray | None = None
 
     @property
     def failed(self) -> bool:
@@ -169,13 +187,21 @@ def _first_change(
 
 
 def look_ahead_findings(
-    panel: Panel, strategy: Strategy, config: HarvesterConfig, *, cuts: int = 3
+    panel: Panel,
+    strategy: Strategy,
+    config: HarvesterConfig,
+    *,
+    cuts: int = 3,
+    on_step: Callable[[], None] | None = None,
 ) -> tuple[list[Finding], list[dict[str, Any]]]:
     """Re-run ``strategy`` with the bars after each cut perturbed; any change in its signals
-    or details at or before the cut is a ``fail`` (see the module docstring).
+    or details at or before the cut is a ``fail`` (see the module docstring). ``on_step``
+    is called after every run of the strategy.
     """
+    step = on_step or (lambda: None)
     configured = strategy.configure(config)
     full = _arrays(strategy.generate(panel, configured))
+    step()
     n = panel.shape[0]
     positions = sorted({int(n * (k + 1) / (cuts + 1)) for k in range(cuts)} - {n - 1})
     findings: list[Finding] = []
@@ -188,7 +214,9 @@ def look_ahead_findings(
             )
             try:
                 other = _arrays(strategy.generate(changed_panel, configured))
+                step()
             except Exception as e:
+                step()
                 findings.append(
                     Finding("look-ahead", "warning",
                             f"{name} after {date:%Y-%m-%d}: the strategy raised {e!r}")
@@ -285,6 +313,7 @@ def _survivorship(
     folds: tuple[Fold, ...],
     base: WalkForwardResult,
     membership: pd.DataFrame | None,
+    on_walk: Callable[[], None],
 ) -> tuple[list[Finding], dict[str, Any]]:
     stats = survivorship_stats(panel)
     findings = [
@@ -299,9 +328,11 @@ def _survivorship(
     if stats["incomplete"] and stats["complete"]:
         complete = walk_forward(panel.select(stats["complete"]), strategy, config, folds)
         runs["complete_history"] = _summary(complete)
+        on_walk()
     if membership is not None:
         pit = walk_forward(mask_membership(panel, membership), strategy, config, folds)
         runs["point_in_time"] = _summary(pit)
+        on_walk()
     elif not stats["early_end"]:
         findings.append(
             Finding("survivorship", "warning",
@@ -353,12 +384,19 @@ def overfitting_findings(
     trial_returns: pd.DataFrame, *, n_splits: int = 16
 ) -> tuple[list[Finding], dict[str, Any]]:
     """Deflated Sharpe probability of the best trial and PBO by CSCV (module docstring)."""
+    findings, details, _ = _overfitting(trial_returns, n_splits=n_splits)
+    return findings, details
+
+
+def _overfitting(
+    trial_returns: pd.DataFrame, *, n_splits: int = 16
+) -> tuple[list[Finding], dict[str, Any], FloatArray | None]:
     matrix = trial_returns.to_numpy(dtype=np.float64, na_value=np.nan)
     matrix = np.where(np.isfinite(matrix), matrix, 0.0)
     n_rows, n_trials = matrix.shape
     if n_trials < 2 or n_rows < 4:
         message = f"study has {n_trials} trials × {n_rows} dates: too small for DSR and PBO"
-        return [Finding("overfitting", "warning", message)], {"trials": n_trials}
+        return [Finding("overfitting", "warning", message)], {"trials": n_trials}, None
     sharpes = np.array([sharpe_ratio(matrix[:, j], 1) for j in range(n_trials)])
     ranked = np.where(np.isfinite(sharpes), sharpes, -np.inf)
     best = int(np.argmax(ranked))
@@ -388,10 +426,30 @@ def overfitting_findings(
         "dsr_probability": dsr.probability, "psr_zero": dsr.psr_zero,
         "pbo": pbo.pbo, "n_splits": splits,
     }  # fmt: skip
-    return findings, details
+    return findings, details, pbo.logits
 
 
 # ------------------------------------------------------------------------------- the run
+
+
+@dataclass(slots=True)
+class _Steps:
+    """Counts the strategy runs of a bias check for a progress callback."""
+
+    total: int
+    callback: ProgressCallback | None
+    done: int = 0
+
+    def step(self, n: int = 1) -> None:
+        self.done = min(self.done + n, self.total)
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+def _total_steps(panel: Panel, folds: int, cuts: int, membership: bool) -> int:
+    stats = survivorship_stats(panel)
+    walks = 1 + int(bool(stats["incomplete"] and stats["complete"])) + int(membership)
+    return 1 + cuts * len(PERTURBATIONS) + walks * folds
 
 
 def bias_check(
@@ -403,8 +461,11 @@ def bias_check(
     folds: tuple[Fold, ...],
     study_dir: Path | pd.DataFrame | None = None,
     membership: pd.DataFrame | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> BiasReport:
     """Run every bias check on ``strategy`` over ``panel`` (see the module docstring).
+    ``on_progress(done, total)`` hears of every strategy run (look-ahead runs count one
+    each, walk-forwards one per fold).
 
     Raises
     ------
@@ -414,15 +475,20 @@ def bias_check(
         If ``study_dir`` has no ``trial_returns.parquet``.
     """
     resolved = STRATEGIES[strategy] if isinstance(strategy, str) else strategy
-    findings, checks = look_ahead_findings(panel, resolved, config, cuts=cuts)
+    steps = _Steps(_total_steps(panel, len(folds), cuts, membership is not None), on_progress)
+    findings, checks = look_ahead_findings(panel, resolved, config, cuts=cuts, on_step=steps.step)
     base = walk_forward(panel, resolved, config, folds)
-    survivor, survivorship = _survivorship(panel, resolved, config, folds, base, membership)
+    steps.step(len(folds))
+    survivor, survivorship = _survivorship(
+        panel, resolved, config, folds, base, membership, on_walk=lambda: steps.step(len(folds))
+    )
     findings += survivor
     details: dict[str, Any] = {"look_ahead": checks, "survivorship": survivorship}
     n_trials = 1
+    logits = None
     if study_dir is not None:
         trials = load_trial_returns(study_dir)
-        overfit, details["overfitting"] = overfitting_findings(trials)
+        overfit, details["overfitting"], logits = _overfitting(trials)
         findings += overfit
         n_trials = max(1, trials.shape[1])
     n_trades = int(base.metrics["number_of_trades"])
@@ -430,7 +496,8 @@ def bias_check(
     for warning in snooping_warnings(n_trades, panel.shape[0], n_trials, periods):
         findings.append(Finding("data-snooping", "warning", warning))
     details["walk_forward"] = {k: float(v) for k, v in base.metrics.items()}
-    return BiasReport(resolved.name, tuple(findings), details)
+    steps.step(steps.total)
+    return BiasReport(resolved.name, tuple(findings), details, logits)
 
 
 def bias_payload(report: BiasReport, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -447,14 +514,74 @@ def bias_payload(report: BiasReport, *, extra: Mapping[str, Any] | None = None) 
     }
 
 
+def _title(payload: Mapping[str, Any]) -> str:
+    verdict = "FAILED" if payload["failed"] else "passed"
+    return f"Bias check of {payload['strategy']}: {verdict}"
+
+
+_FINDINGS_HEADER = ("check", "severity", "finding")
+
+
+def _finding_rows(payload: Mapping[str, Any]) -> list[list[str]]:
+    return [[f["check"], f["severity"], f["message"]] for f in payload["findings"]]
+
+
 def bias_markdown(payload: Mapping[str, Any]) -> str:
     """The Markdown report of a ``bias_payload`` document."""
-    verdict = "FAILED" if payload["failed"] else "passed"
-    lines = [
-        f"# Bias check of {payload['strategy']}: {verdict}",
-        "",
-        "| check | severity | finding |",
-        "| --- | --- | --- |",
+    table = markdown_table(_FINDINGS_HEADER, _finding_rows(payload))
+    return f"# {_title(payload)}\n\n{table}\n"
+
+
+def _detail_tables(details: Mapping[str, Any]) -> list[ReportTable]:
+    checks = details.get("look_ahead", [])
+    look = [
+        [c["cut"], c["perturbation"], markdown_cell(c.get("changed")),
+         markdown_cell(c.get("first_changed_date")), markdown_cell(c.get("error"))]
+        for c in checks
+    ]  # fmt: skip
+    tables: list[ReportTable] = [
+        ("Look-ahead perturbations", ["cut", "perturbation", "changed", "first changed", "error"],
+         look),
+    ]  # fmt: skip
+    runs = details.get("survivorship", {}).get("runs", {})
+    if runs:
+        keys = list(next(iter(runs.values())))
+        rows = [[name, *(markdown_cell(run.get(k)) for k in keys)] for name, run in runs.items()]
+        tables.append(("Survivorship runs (walk-forward)", ["universe", *keys], rows))
+    overfitting = details.get("overfitting")
+    if overfitting:
+        rows = [[k, markdown_cell(v)] for k, v in overfitting.items()]
+        tables.append(("Overfitting: deflated Sharpe ratio and PBO", ["item", "value"], rows))
+    return tables
+
+
+def _logit_figure(logits: FloatArray) -> str:
+    def draw(axes: Any) -> None:
+        axes.hist(logits[np.isfinite(logits)], bins=40, color="tab:blue", alpha=0.7)
+        axes.axvline(0.0, color="red", linewidth=1.0)
+        axes.set_xlabel("logit of the in-sample best trial's out-of-sample rank")
+
+    return png_figure(draw, title="CSCV logits (PBO = share at or left of the red line)")
+
+
+def bias_html(payload: Mapping[str, Any], report: BiasReport) -> str:
+    """The HTML report: findings, look-ahead perturbations, survivorship runs, DSR/PBO
+    numbers and, when a study was checked, the histogram of the CSCV logits."""
+    figures = []
+    if report.pbo_logits is not None and report.pbo_logits.size:
+        figures.append(("PBO logit distribution", _logit_figure(report.pbo_logits)))
+    tables = [
+        ("Findings", _FINDINGS_HEADER, _finding_rows(payload)),
+        *_detail_tables(payload["details"]),
     ]
-    lines += [f"| {f['check']} | {f['severity']} | {f['message']} |" for f in payload["findings"]]
-    return "\n".join(lines) + "\n"
+    return html_page(_title(payload), figures=figures, tables=tables)
+
+
+def write_bias_report(
+    report: BiasReport, out_dir: Path, *, extra: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], list[Path]]:
+    """Write ``bias_check.json``, ``bias_check.md`` and ``bias_check.html``; return the JSON
+    document and the paths."""
+    payload = bias_payload(report, extra=extra)
+    html_text = lambda: bias_html(payload, report)  # noqa: E731
+    return payload, report_files(out_dir, "bias_check", payload, bias_markdown(payload), html_text)

@@ -23,8 +23,10 @@ fingerprint; resuming it with others is a ConfigError. With a fixed ``seed`` the
 sampler draws the same parameters, so a fresh study's best parameters are reproducible.
 
 :func:`write_optimize_report` writes ``best_config.json`` (only the searched keys, nested,
-usable with ``--config``), ``trials.csv``, ``trial_returns.parquet``, ``optimize.json`` and
-``optimize.md``. Optuna is an optional dependency (extra ``research``), imported on use.
+usable with ``--config``), ``trials.csv``, ``trial_returns.parquet``, ``optimize.json``,
+``optimize.md`` and ``optimize.html`` (the optimisation history — objective per trial and
+the running best —, the best trial's out-of-sample equity and the top-N table).
+Optuna is an optional dependency (extra ``research``), imported on use.
 """
 
 from __future__ import annotations
@@ -47,7 +49,16 @@ from harvester.core.paths import atomic_path
 from harvester.data.panel import Panel
 from harvester.research.folds import Fold
 from harvester.research.objective import Objective
-from harvester.research.report import markdown_cell, write_text
+from harvester.research.report import (
+    ReportTable,
+    equity_figure,
+    html_page,
+    markdown_cell,
+    markdown_table,
+    png_figure,
+    report_files,
+    write_text,
+)
 from harvester.research.spaces import SearchSpace, apply_params, grid_space, overrides
 from harvester.research.walk_forward import walk_forward
 from harvester.strategies.base import Strategy
@@ -63,6 +74,7 @@ __all__ = [
     "TrialCallback",
     "TrialRecord",
     "optimize",
+    "optimize_html",
     "optimize_markdown",
     "optimize_payload",
     "storage_url",
@@ -423,25 +435,84 @@ def optimize_markdown(payload: Mapping[str, Any]) -> str:
     lines += [f"| {k} | {markdown_cell(v)} |" for k, v in best["params"].items()]
     lines += ["", "| out-of-sample metric | value |", "| --- | --- |"]
     lines += [f"| {k} | {markdown_cell(v)} |" for k, v in best["metrics"].items()]
-    params = list(best["params"])
-    header = ["trial", "value", *params, *SUMMARY_METRICS]
-    lines += ["", "## Top trials", "", "| " + " | ".join(header) + " |"]
-    lines.append("| " + " | ".join("---" for _ in header) + " |")
-    for t in payload["top"]:
-        cells = [
-            str(t["number"]),
-            markdown_cell(t["value"]),
-            *(markdown_cell(t["params"].get(p)) for p in params),
-        ]
-        cells += [markdown_cell(t["metrics"].get(k)) for k in SUMMARY_METRICS]
-        lines.append("| " + " | ".join(cells) + " |")
+    name, header, rows = _top_table(payload)
+    lines += ["", f"## {name}", "", markdown_table(header, rows)]
     return "\n".join(lines) + "\n"
+
+
+def _history_figure(result: OptimizeResult) -> str:
+    done = [t for t in result.completed if t.value is not None]
+    numbers = [t.number for t in done]
+    values = [float(t.value or 0.0) for t in done]
+    running: list[float] = []
+    for value in values:
+        better = not running or result.objective.better(value, running[-1])
+        running.append(value if better else running[-1])
+
+    def draw(axes: Any) -> None:
+        axes.scatter(numbers, values, s=10, alpha=0.6, label="trial")
+        axes.step(numbers, running, where="post", color="black", label="running best")
+        axes.set_xlabel("trial")
+        axes.set_ylabel(result.objective.name)
+        axes.legend()
+
+    return png_figure(draw, title=f"Optimisation history ({result.objective.name}, out of sample)")
+
+
+def _best_equity(result: OptimizeResult) -> pd.Series | None:
+    best = result.best
+    column = None if best is None else str(best.number)
+    if column is None or column not in result.trial_returns.columns:
+        return None
+    returns = result.trial_returns[column].fillna(0.0)
+    equity: pd.Series = (1.0 + returns).cumprod()
+    return equity
+
+
+def _top_table(payload: Mapping[str, Any]) -> ReportTable:
+    params = [s.partition("=")[0] for s in payload["space"]]
+    header = ["trial", "value", *params, *SUMMARY_METRICS]
+    rows = [
+        [str(t["number"]), markdown_cell(t["value"]),
+         *(markdown_cell(t["params"].get(p)) for p in params),
+         *(markdown_cell(t["metrics"].get(k)) for k in SUMMARY_METRICS)]
+        for t in payload["top"]
+    ]  # fmt: skip
+    return ("Top trials", header, rows)
+
+
+def optimize_html(payload: Mapping[str, Any], result: OptimizeResult) -> str:
+    """``optimize.html``: the history plot, the best trial's out-of-sample equity (growth
+    of 1), its parameters and metrics, and the top-N table."""
+    objective = payload["objective"]
+    trials = payload["trials"]
+    notes = [
+        f"study {payload['study']} on {payload['storage']}, sampler {payload['sampler']} "
+        f"(seed {payload['seed']})",
+        f"trials: {trials['total']} ({trials['complete']} complete, {trials['pruned']} pruned, "
+        f"{trials['fail']} failed)",
+    ]
+    figures = [("Optimisation history", _history_figure(result))] if result.completed else []
+    equity = _best_equity(result)
+    tables: list[ReportTable] = []
+    best = payload["best"]
+    if equity is not None and best is not None:
+        title = f"Out-of-sample equity of the best trial (#{best['number']}, growth of 1)"
+        figures.append((title, equity_figure({"best trial": equity}, title=title)))
+    if best is not None:
+        tables.append(("Best trial parameters", ["parameter", "value"],
+                       [[k, markdown_cell(v)] for k, v in best["params"].items()]))  # fmt: skip
+        tables.append(("Best trial out-of-sample metrics", ["metric", "value"],
+                       [[k, markdown_cell(v)] for k, v in best["metrics"].items()]))  # fmt: skip
+    tables.append(_top_table(payload))
+    title = f"Optimisation of {payload['strategy']}: {objective['name']} ({objective['direction']})"
+    return html_page(title, notes=notes, figures=figures, tables=tables)
 
 
 def write_optimize_report(
     result: OptimizeResult, out_dir: Path, *, extra: Mapping[str, Any] | None = None
 ) -> list[Path]:
-    """Write the five optimisation files to ``out_dir`` (module docstring); return them."""
+    """Write the six optimisation files to ``out_dir`` (module docstring); return them."""
     payload = optimize_payload(result, extra=extra)
     written = [
         write_text(
@@ -453,6 +524,7 @@ def write_optimize_report(
     with atomic_path(target) as tmp:
         result.trial_returns.to_parquet(tmp)
     written.append(target)
-    written.append(write_text(out_dir / "optimize.json", json.dumps(payload, indent=2) + "\n"))
-    written.append(write_text(out_dir / "optimize.md", optimize_markdown(payload)))
-    return written
+    html_text = lambda: optimize_html(payload, result)  # noqa: E731
+    return written + report_files(
+        out_dir, "optimize", payload, optimize_markdown(payload), html_text
+    )

@@ -27,6 +27,7 @@ __all__ = [
     "mean_reversion_score",
     "momentum_score",
     "regime_logits",
+    "regime_weights",
     "softmax_weights",
 ]
 
@@ -107,19 +108,39 @@ def eligible_mask(
     ).reshape(len(asset_classes), len(BASE_STRATEGIES))
 
 
+def _logit_table(p: ComposerStrategyConfig) -> FloatArray:
+    # One row of logits per regime code; the last row stands for UNKNOWN.
+    table = np.full((len(_REGIME_KEYS) + 1, len(BASE_STRATEGIES)), np.nan)
+    for code, key in _REGIME_KEYS.items():
+        table[code] = [getattr(p, f"w_{key}_{s}") for s in BASE_STRATEGIES]
+    if p.unknown_as_neutral:
+        table[-1] = table[NEUTRAL]
+    return table
+
+
+def _table_rows(labels: np.ndarray) -> np.ndarray:
+    return np.where(labels == UNKNOWN, len(_REGIME_KEYS), labels)
+
+
 def regime_logits(labels: np.ndarray, p: ComposerStrategyConfig) -> FloatArray:
     """Map (time, symbols) rule-regime labels to (time, symbols, 3) softmax logits.
 
     ``UNKNOWN`` bars take the neutral row when ``unknown_as_neutral``, else NaN.
     """
-    table = np.full((len(_REGIME_KEYS) + 1, len(BASE_STRATEGIES)), np.nan)
-    for code, key in _REGIME_KEYS.items():
-        table[code] = [getattr(p, f"w_{key}_{s}") for s in BASE_STRATEGIES]
-    # Row -1 (the last) stands for UNKNOWN.
-    if p.unknown_as_neutral:
-        table[-1] = table[NEUTRAL]
-    index = np.where(labels == UNKNOWN, len(_REGIME_KEYS), labels)
-    return table[index]
+    return _logit_table(p)[_table_rows(labels)]
+
+
+def regime_weights(
+    labels: np.ndarray, eligible: BoolArray, p: ComposerStrategyConfig, temperature: float
+) -> FloatArray:
+    """``softmax_weights(regime_logits(labels, p), eligible, temperature)``, computed once
+    per (regime, symbol) and looked up per bar: the same numbers, without a softmax over
+    every bar of the panel (an optimisation calls this once per trial)."""
+    table = _logit_table(p)
+    n_symbols = eligible.shape[0]
+    logits = np.broadcast_to(table[:, None, :], (table.shape[0], n_symbols, table.shape[1]))
+    per_regime = softmax_weights(logits, eligible, temperature)
+    return per_regime[_table_rows(labels), np.arange(n_symbols)]
 
 
 def softmax_weights(logits: FloatArray, eligible: BoolArray, temperature: float) -> FloatArray:

@@ -34,8 +34,7 @@ from harvester.strategies._composer_blend import (
     BASE_STRATEGIES,
     base_scores,
     eligible_mask,
-    regime_logits,
-    softmax_weights,
+    regime_weights,
 )
 from harvester.strategies.base import Strategy, StrategyOutput
 from harvester.strategies.signals import Signals
@@ -65,7 +64,7 @@ def composer_blend(panel: Panel, config: HarvesterConfig) -> dict[str, FloatArra
     eligible = eligible_mask(
         [panel.meta[s].asset_class for s in panel.symbols], config.composer.eligible_strategies
     )
-    weights = softmax_weights(regime_logits(labels, p), eligible, config.composer.temperature)
+    weights = regime_weights(labels, eligible, p, config.composer.temperature)
     # Ineligible strategies contribute 0 whatever their score (it may be NaN in warm-up).
     contributions = np.where(weights == 0.0, 0.0, weights * scores)
     blend = np.clip(contributions.sum(axis=-1), -1.0, 1.0)

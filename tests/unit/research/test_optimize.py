@@ -169,7 +169,14 @@ def test_best_config_reproduces_the_best_value(tmp_path: Path) -> None:
     result = _seeded()
     written = write_optimize_report(result, tmp_path, extra={"data": "synthetic"})
     assert sorted(p.name for p in written) == sorted(
-        ["best_config.json", "trials.csv", "trial_returns.parquet", "optimize.json", "optimize.md"]
+        [
+            "best_config.json",
+            "trials.csv",
+            "trial_returns.parquet",
+            "optimize.json",
+            "optimize.md",
+            "optimize.html",
+        ]
     )
     document = json.loads((tmp_path / "best_config.json").read_text())
     assert set(document) == {"composer", "strategies"} and set(document["strategies"]) == {

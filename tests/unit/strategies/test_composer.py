@@ -20,7 +20,12 @@ from harvester.config.strategies import ComposerStrategyConfig
 from harvester.data.bundled import load_sample
 from harvester.data.panel import Panel
 from harvester.regimes.rules import CHOP, TREND
-from harvester.strategies._composer_blend import eligible_mask, softmax_weights
+from harvester.strategies._composer_blend import (
+    eligible_mask,
+    regime_logits,
+    regime_weights,
+    softmax_weights,
+)
 from harvester.strategies.composer import STRATEGY, generate
 from harvester.strategies.registry import STRATEGIES
 from harvester.testing import SyntheticParams, generate_market
@@ -151,6 +156,30 @@ def test_softmax_weights_sum_to_one_over_the_eligible(
             for x, ok in zip(logits[row], eligible[row], strict=True)
         ]
         assert weights[row] == pytest.approx([r / sum(raw) for r in raw], abs=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    labels=arrays(np.int64, (12, 4), elements=st.integers(-1, 3)),
+    eligible=arrays(np.bool_, (4, 3)),
+    weights=st.lists(st.floats(-5.0, 5.0), min_size=12, max_size=12),
+    temperature=st.floats(0.1, 10.0),
+    unknown_as_neutral=st.booleans(),
+)
+def test_regime_weights_equal_the_softmax_of_every_bar(
+    labels: np.ndarray,
+    eligible: np.ndarray,
+    weights: list[float],
+    temperature: float,
+    unknown_as_neutral: bool,
+) -> None:
+    names = [f"w_{r}_{s}" for r in ("trend", "chop", "volatile", "neutral")
+             for s in ("momentum", "mean_reversion", "breakout")]  # fmt: skip
+    p = ComposerStrategyConfig.model_validate(
+        dict(zip(names, weights, strict=True)) | {"unknown_as_neutral": unknown_as_neutral}
+    )
+    per_bar = softmax_weights(regime_logits(labels, p), eligible, temperature)
+    np.testing.assert_array_equal(regime_weights(labels, eligible, p, temperature), per_bar)
 
 
 def test_softmax_of_nan_logits_has_no_opinion() -> None:

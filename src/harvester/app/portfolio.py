@@ -4,7 +4,10 @@ A universe run backtests every symbol of the data ALONE, each with its own slice
 initial capital (``initial_capital / n_symbols``), and aggregates a portfolio by summing the
 per-symbol equity curves (cash, gross and all). The strategy's signals are generated once on
 the whole panel — features such as breadth need the universe — and each symbol's columns of
-those signals are then simulated on that symbol's slice of the panel.
+those signals are then simulated on that symbol's slice of the panel. The per-symbol
+simulations are independent tasks run by an :class:`~harvester.research.executors.Executor`
+(inline by default; local processes or Dask give identical results); files are written in
+the caller's process.
 
 Files written under ``out_dir``:
 
@@ -35,9 +38,12 @@ from harvester.app.data import load_data
 from harvester.backtest.engine import run_backtest
 from harvester.backtest.plots import write_plots
 from harvester.backtest.result import BacktestResult
+from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError, DataError
 from harvester.core.paths import atomic_path
+from harvester.data.panel import Panel
 from harvester.data.providers.fetch import Progress
+from harvester.research.executors import Executor, PortablePanel, SerialExecutor
 from harvester.strategies._rally_model import write_fold_report
 from harvester.strategies.rally import HAND_D_DN, HAND_R_UP, fit_walk_forward, validate_calibration
 from harvester.strategies.registry import STRATEGIES
@@ -100,6 +106,32 @@ def _column(signals: Signals, j: int) -> Signals:
         np.ascontiguousarray(signals.size[:, keep]),
         np.ascontiguousarray(signals.score[:, keep]),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _SymbolTask:
+    """One symbol's simulation, picklable: its slice of the panel, signals and regimes."""
+
+    panel: PortablePanel
+    signals: Signals
+    config: HarvesterConfig
+    regimes: pd.DataFrame
+
+
+def _simulate(task: _SymbolTask) -> BacktestResult:
+    return with_regime_names(
+        run_backtest(task.panel.panel(), task.signals, task.config, regimes=task.regimes)
+    )
+
+
+def _symbol_tasks(
+    panel: Panel, signals: Signals, config: HarvesterConfig, regimes: pd.DataFrame
+) -> list[_SymbolTask]:
+    tasks = []
+    for j, symbol in enumerate(panel.symbols):
+        alone = PortablePanel.of(panel.select([symbol]))
+        tasks.append(_SymbolTask(alone, _column(signals, j), config, regimes[[symbol]]))
+    return tasks
 
 
 def _symbol_row(symbol: str, result: BacktestResult) -> dict[str, Any]:
@@ -170,11 +202,13 @@ def run_universe(
     out_dir: Path | None = None,
     progress: Progress | None = None,
     download_progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> UniverseRun:
     """Backtest every symbol of ``spec`` alone under registered ``strategy``; sum a portfolio.
 
-    ``progress`` is called with (symbols done, symbols) after each symbol;
-    ``download_progress`` is handed to the data loader.
+    ``executor`` runs the per-symbol simulations (default: inline); ``progress`` is called
+    with (symbols done, symbols) as they finish; ``download_progress`` is handed to the data
+    loader.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(
@@ -193,19 +227,14 @@ def run_universe(
     regimes = trade_regimes(panel, config.regimes)
     alone = config.model_copy(update={"initial_capital": config.initial_capital / len(symbols)})
     root = out_dir or _default_out(ctx, f"run_all_{strategy}")
+    tasks = _symbol_tasks(panel, signals, alone, regimes)
+    results = (executor or SerialExecutor()).map(_simulate, tasks, progress=progress)
     close = panel.frame("close")
     runs: list[SymbolRun] = []
-    for j, symbol in enumerate(symbols):
-        result = with_regime_names(
-            run_backtest(
-                panel.select([symbol]), _column(signals, j), alone, regimes=regimes[[symbol]]
-            )
-        )
+    for symbol, result in zip(symbols, results, strict=True):
         folder = root / _folder(symbol)
         result.write(folder, title=f"{strategy} on {symbol} ({loaded.source})", close=close)
         runs.append(SymbolRun(symbol, result, folder))
-        if progress is not None:
-            progress(j + 1, len(symbols))
     done = tuple(runs)
     table = pd.DataFrame([_symbol_row(r.symbol, r.result) for r in done], columns=SYMBOL_COLUMNS)
     table = table.sort_values(

@@ -1,4 +1,9 @@
-"""``harvester backtest``: run a strategy through the engine and write its results."""
+"""``harvester backtest``: run a strategy through the engine and write its results.
+
+``harvester backtest-universe`` backtests every symbol alone and sums a portfolio (what
+``backtest --run-all`` does), with the symbols run in parallel by an executor
+(``--executor``, see :mod:`harvester.research.executors`) under a progress bar.
+"""
 
 from __future__ import annotations
 
@@ -20,14 +25,72 @@ from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
     EndOption,
+    ExecutorOption,
     ProfileOption,
     SetOption,
     StartOption,
+    WorkersOption,
 )
 from harvester.cli.render import DownloadProgress, make_console, metrics_table
 from harvester.config.loader import ConfigRequest
 from harvester.core.errors import ConfigError
+from harvester.research.executors import open_executor
 from harvester.strategies.registry import STRATEGIES
+
+NamedConfigOption = Annotated[
+    str | None,
+    typer.Option("--named-config", help="Rally named config: baseline, conservative, ..."),
+]
+FillOption = Annotated[
+    Literal["next_open", "close"] | None, typer.Option("--fill", help="Fill convention.")
+]
+CommissionOption = Annotated[float | None, typer.Option("--commission-bps")]
+SlippageOption = Annotated[float | None, typer.Option("--slippage-bps")]
+FractionOption = Annotated[
+    float | None, typer.Option("--fraction", help="Fraction of equity per position.")
+]
+MaxPositionsOption = Annotated[int | None, typer.Option("--max-positions")]
+CapitalOption = Annotated[float | None, typer.Option("--initial-capital")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Folder for the result files.")]
+
+
+def _context(
+    strategy: str,
+    flags: Mapping[str, object],
+    start: str | None,
+    end: str | None,
+    config_file: Path | None,
+    profile: str | None,
+    assignments: list[str] | None,
+) -> AppContext:
+    request = ConfigRequest(
+        base_file=config_file, profile=profile, assignments=tuple(assignments or ()),
+        flags=dict(flags),
+    )  # fmt: skip
+    ctx = open_context(request, environ=os.environ, cwd=Path.cwd())
+    if strategy in STRATEGIES:
+        ctx = ctx.for_strategy(strategy)
+    return ctx.with_data_range(start, end)
+
+
+def _flags(
+    fill: str | None,
+    commission_bps: float | None,
+    slippage_bps: float | None,
+    fraction: float | None,
+    max_positions: int | None,
+    initial_capital: float | None,
+    named_config: str | None,
+) -> dict[str, object]:
+    return {
+        "execution.fill": fill,
+        "execution.commission_bps": commission_bps,
+        "execution.slippage_bps": slippage_bps,
+        "risk_management.base_position_fraction": fraction,
+        "risk_management.max_open_positions": max_positions,
+        "initial_capital": initial_capital,
+        "strategies.rally.named_config": named_config,
+    }
 
 
 def backtest_command(
@@ -38,26 +101,19 @@ def backtest_command(
             "--strategy", help="panic, composer, rally, consensus, or signals (a signal file)."
         ),
     ] = "signals",
-    named_config: Annotated[
-        str | None,
-        typer.Option("--named-config", help="Rally named config: baseline, conservative, ..."),
-    ] = None,
+    named_config: NamedConfigOption = None,
     signals: Annotated[
         Path | None, typer.Option("--signals", help="CSV/Parquet with date,symbol,signal.")
     ] = None,
-    fill: Annotated[
-        Literal["next_open", "close"] | None, typer.Option("--fill", help="Fill convention.")
-    ] = None,
-    commission_bps: Annotated[float | None, typer.Option("--commission-bps")] = None,
-    slippage_bps: Annotated[float | None, typer.Option("--slippage-bps")] = None,
-    fraction: Annotated[
-        float | None, typer.Option("--fraction", help="Fraction of equity per position.")
-    ] = None,
-    max_positions: Annotated[int | None, typer.Option("--max-positions")] = None,
-    initial_capital: Annotated[float | None, typer.Option("--initial-capital")] = None,
+    fill: FillOption = None,
+    commission_bps: CommissionOption = None,
+    slippage_bps: SlippageOption = None,
+    fraction: FractionOption = None,
+    max_positions: MaxPositionsOption = None,
+    initial_capital: CapitalOption = None,
     start: StartOption = None,
     end: EndOption = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the result files.")] = None,
+    out: OutOption = None,
     run_all: Annotated[
         bool,
         typer.Option(
@@ -77,22 +133,10 @@ def backtest_command(
     assignments: SetOption = None,
 ) -> None:
     """Backtest a strategy; print its metrics and write trades, equity, metrics and a report."""
-    flags = {
-        "execution.fill": fill,
-        "execution.commission_bps": commission_bps,
-        "execution.slippage_bps": slippage_bps,
-        "risk_management.base_position_fraction": fraction,
-        "risk_management.max_open_positions": max_positions,
-        "initial_capital": initial_capital,
-        "strategies.rally.named_config": named_config,
-    }
-    request = ConfigRequest(
-        base_file=config_file, profile=profile, assignments=tuple(assignments or ()), flags=flags
+    flags = _flags(
+        fill, commission_bps, slippage_bps, fraction, max_positions, initial_capital, named_config
     )
-    ctx = open_context(request, environ=os.environ, cwd=Path.cwd())
-    if strategy in STRATEGIES:
-        ctx = ctx.for_strategy(strategy)
-    ctx = ctx.with_data_range(start, end)
+    ctx = _context(strategy, flags, start, end, config_file, profile, assignments)
     console = make_console()
     if run_all and validate:
         raise ConfigError("--run-all and --validate are separate runs; pass one of them")
@@ -113,17 +157,61 @@ def backtest_command(
     console.print(f"results: {job.written[0].parent}")
 
 
-def _run_all(
-    ctx: AppContext, data: str, *, strategy: str, out: Path | None, console: Console
+def backtest_universe_command(
+    data: DataOption = "sample",
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="panic, composer, rally or consensus.")
+    ] = "panic",
+    named_config: NamedConfigOption = None,
+    fill: FillOption = None,
+    commission_bps: CommissionOption = None,
+    slippage_bps: SlippageOption = None,
+    fraction: FractionOption = None,
+    max_positions: MaxPositionsOption = None,
+    initial_capital: CapitalOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    out: OutOption = None,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = None,
+    config_file: ConfigFileOption = None,
+    profile: ProfileOption = None,
+    assignments: SetOption = None,
 ) -> None:
-    with (
-        DownloadProgress(console) as download,
-        DownloadProgress(console, label="backtesting symbols") as progress,
-    ):
-        run = run_universe(
-            ctx, data, strategy=strategy, out_dir=out, progress=progress,
-            download_progress=download,
-        )  # fmt: skip
+    """Backtest every symbol alone (initial capital split evenly) in parallel and sum a
+    portfolio. Writes <SYMBOL>/ folders, symbols.csv, portfolio_equity.csv and
+    portfolio_metrics.json; results do not depend on --executor.
+    """
+    flags = _flags(
+        fill, commission_bps, slippage_bps, fraction, max_positions, initial_capital, named_config
+    )
+    ctx = _context(strategy, flags, start, end, config_file, profile, assignments)
+    _run_all(
+        ctx, data, strategy=strategy, out=out, console=make_console(), executor=executor,
+        workers=workers,
+    )  # fmt: skip
+
+
+def _run_all(
+    ctx: AppContext,
+    data: str,
+    *,
+    strategy: str,
+    out: Path | None,
+    console: Console,
+    executor: str = "serial",
+    workers: int | None = None,
+) -> None:
+    with open_executor(executor, workers=workers) as runner:
+        label = f"backtesting symbols on {runner.name}"
+        with (
+            DownloadProgress(console) as download,
+            DownloadProgress(console, label=label) as progress,
+        ):
+            run = run_universe(
+                ctx, data, strategy=strategy, out_dir=out, progress=progress,
+                download_progress=download, executor=runner,
+            )  # fmt: skip
     console.print(_symbols_table(run))
     title = f"{strategy} portfolio of {len(run.runs)} symbols on {run.source}"
     console.print(metrics_table(run.metrics, title=title))
@@ -205,5 +293,6 @@ def _validation_table(check: RallyValidation) -> Table:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the backtest command to the root app."""
+    """Add the backtest and backtest-universe commands to the root app."""
     app.command("backtest")(backtest_command)
+    app.command("backtest-universe")(backtest_universe_command)

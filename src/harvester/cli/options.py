@@ -20,10 +20,12 @@ __all__ = [
     "ConfigFileOption",
     "DataOption",
     "EndOption",
+    "ExecutorOption",
     "JsonOption",
     "ProfileOption",
     "SetOption",
     "StartOption",
+    "WorkersOption",
     "context_from",
     "load_with_progress",
 ]
@@ -57,6 +59,22 @@ DataOption = Annotated[
 StartOption = Annotated[str | None, typer.Option("--start", help="First date (YYYY-MM-DD).")]
 EndOption = Annotated[str | None, typer.Option("--end", help="Last date (YYYY-MM-DD).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Where tasks run: serial, local (processes), local:N, dask-local, or "
+        "dask://HOST:PORT (a running Dask scheduler). Results are identical on each.",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Processes for local and dask-local (default: CPUs for local, 2 for dask-local).",
+    ),
+]
 
 
 def load_with_progress(ctx: AppContext, spec: str, console: Console) -> LoadedData:

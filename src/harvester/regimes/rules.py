@@ -37,6 +37,7 @@ from harvester.config.models import RegimeConfig
 from harvester.core.types import FloatArray, IntArray
 from harvester.features._common import by_column_halves, rolling_std
 from harvester.features._kernels import rolling_count_below_nb
+from harvester.features._memo import shared
 from harvester.features.technical import log_returns
 from harvester.features.trend import choppiness, linreg_slope
 
@@ -140,6 +141,30 @@ def rule_regimes(
     close = np.asarray(close, dtype=np.float64)
     high = close if high is None else np.asarray(high, dtype=np.float64)
     low = close if low is None else np.asarray(low, dtype=np.float64)
+    return _panel_labels(
+        close, high, low,
+        trend_window=trend_window, trend_threshold=trend_threshold,
+        chop_window=chop_window, chop_threshold=chop_threshold,
+        vol_window=vol_window, vol_rank_window=vol_rank_window, vol_quantile=vol_quantile,
+    )  # fmt: skip
+
+
+@shared
+def _panel_labels(
+    close: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    *,
+    trend_window: int,
+    trend_threshold: float,
+    chop_window: int,
+    chop_threshold: float,
+    vol_window: int,
+    vol_rank_window: int,
+    vol_quantile: float,
+) -> IntArray:
+    # Shared (features._memo): the composer's blend, the walk-forward's trade regimes and
+    # every trial of an optimisation label the same panel with the same thresholds.
     labels = np.empty(close.shape, dtype=np.int64)
     # Every rule reads one symbol's own history, so blocks of symbols give the same labels
     # with a block's temporaries instead of the whole panel's (a dozen arrays of its size).

@@ -140,7 +140,8 @@ def regime_weights(
     n_symbols = eligible.shape[0]
     logits = np.broadcast_to(table[:, None, :], (table.shape[0], n_symbols, table.shape[1]))
     per_regime = softmax_weights(logits, eligible, temperature)
-    return per_regime[_table_rows(labels), np.arange(n_symbols)]
+    weights: FloatArray = per_regime[_table_rows(labels), np.arange(n_symbols)]
+    return weights
 
 
 def softmax_weights(logits: FloatArray, eligible: BoolArray, temperature: float) -> FloatArray:

@@ -1,0 +1,154 @@
+"""Executors: order, progress, errors, and walk-forward results that do not depend on them.
+
+One real ``distributed.LocalCluster`` (2 worker processes) and one local process pool serve
+the whole module; tasks are library functions (``operator.neg``, ``int``, ``plan_folds``)
+so they import in worker processes without the test modules.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterator
+from functools import cache, partial
+
+import pandas as pd
+import pytest
+from distributed import LocalCluster
+
+from harvester.config.models import HarvesterConfig
+from harvester.core.errors import ConfigError
+from harvester.data.panel import Panel
+from harvester.research import executors
+from harvester.research.executors import Executor, PortablePanel, open_executor
+from harvester.research.folds import plan_folds
+from harvester.research.walk_forward import WalkForwardResult, walk_forward
+from harvester.testing import SyntheticParams, generate_market
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    with LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def local_pool() -> Iterator[Executor]:
+    with open_executor("local:2") as executor:
+        yield executor
+
+
+@pytest.fixture(scope="module")
+def dask_executor(cluster: LocalCluster) -> Iterator[Executor]:
+    with open_executor(f"dask://{cluster.scheduler_address.removeprefix('tcp://')}") as ex:
+        yield ex
+
+
+@pytest.fixture(params=["serial", "local", "dask"])
+def executor(
+    request: pytest.FixtureRequest, local_pool: Executor, dask_executor: Executor
+) -> Iterator[Executor]:
+    if request.param == "serial":
+        with open_executor("serial") as serial:
+            yield serial
+    else:
+        yield local_pool if request.param == "local" else dask_executor
+
+
+def test_names_and_worker_counts(local_pool: Executor, dask_executor: Executor) -> None:
+    assert (local_pool.name, local_pool.workers) == ("local:2", 2)
+    assert dask_executor.name.startswith("dask://127.0.0.1:")
+    assert dask_executor.workers == 2  # 2 worker processes × 1 thread
+    with open_executor("serial") as serial:
+        assert (serial.name, serial.workers) == ("serial", 1)
+    with open_executor("local", workers=3) as local:
+        assert (local.name, local.workers) == ("local:3", 3)
+
+
+def test_map_keeps_the_order_of_the_items_and_reports_progress(executor: Executor) -> None:
+    items = list(range(23))
+    calls: list[tuple[int, int]] = []
+    result = executor.map(operator.neg, items, progress=lambda d, t: calls.append((d, t)))
+    assert result == [-i for i in items]
+    assert calls == [(done, 23) for done in range(1, 24)]
+    assert executor.map(operator.neg, []) == []
+
+
+def test_a_task_error_reaches_the_caller_with_its_type(executor: Executor) -> None:
+    with pytest.raises(ValueError, match="invalid literal"):
+        executor.map(int, ["1", "2", "x", "4"])
+    folds = partial(plan_folds, train_len=10, test_len=5)
+    with pytest.raises(ConfigError, match="bars"):
+        executor.map(folds, [100, 3])
+    assert executor.map(int, ["7"]) == [7]  # the executor is still usable
+
+
+@pytest.mark.parametrize("spec", ["", "threads", "local:x", "local:", "dask:/h:1", "dask://h"])
+def test_a_bad_spec_lists_the_valid_forms(spec: str) -> None:
+    with pytest.raises(ConfigError, match="serial, local, local:N, dask-local or dask://"):
+        open_executor(spec).__enter__()
+
+
+def test_zero_workers_is_refused() -> None:
+    with pytest.raises(ConfigError, match="at least 1 worker"), open_executor("local:0"):
+        pass
+
+
+def test_an_unreachable_scheduler_is_a_one_line_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 0.5)
+    with pytest.raises(ConfigError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        open_executor("dask://127.0.0.1:9").__enter__()
+
+
+def test_dask_missing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "distributed", None)
+    with pytest.raises(ConfigError, match=r'pip install "harvester\[dask\]"'):
+        open_executor("dask-local").__enter__()
+
+
+# -- walk-forward through every executor ------------------------------------------------
+
+
+@cache
+def _panel() -> Panel:
+    return generate_market(SyntheticParams(symbols=3, years=3, seed=5)).panel
+
+
+@cache
+def _walk(executor: Executor | None) -> WalkForwardResult:
+    panel = _panel()
+    folds = plan_folds(panel.shape[0], train_len=252, test_len=126, purge=5)
+    return walk_forward(panel, "composer", HarvesterConfig(), folds, executor=executor)
+
+
+def test_a_portable_panel_rebuilds_an_equal_panel() -> None:
+    panel = _panel()
+    rebuilt = PortablePanel.of(panel).panel()
+    assert rebuilt.fingerprint() == panel.fingerprint()
+    assert rebuilt.symbols == panel.symbols
+
+
+@pytest.mark.parametrize("name", ["local_pool", "dask_executor"])
+def test_walk_forward_is_identical_inline_in_local_processes_and_on_a_dask_cluster(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    executor: Executor = request.getfixturevalue(name)
+    inline = _walk(None)
+    assert len(inline.folds) == 4  # 3 years ≈ 756 sessions: (756 - 252) // 126
+    assert inline.metrics["number_of_trades"] > 0
+    calls: list[int] = []
+    panel = _panel()
+    folds = plan_folds(panel.shape[0], train_len=252, test_len=126, purge=5)
+    other = walk_forward(
+        panel, "composer", HarvesterConfig(), folds, executor=executor,
+        progress=lambda done, total: calls.append(done),
+    )  # fmt: skip
+    assert calls == [1, 2, 3, 4]
+    pd.testing.assert_frame_equal(other.fold_table(), inline.fold_table(), check_exact=True)
+    pd.testing.assert_series_equal(other.equity, inline.equity, check_exact=True)
+    pd.testing.assert_frame_equal(other.trades(), inline.trades(), check_exact=True)
+    assert dict(other.metrics) == pytest.approx(dict(inline.metrics), rel=0, abs=0, nan_ok=True)
+    assert other.data_fingerprint == inline.data_fingerprint

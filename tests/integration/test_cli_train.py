@@ -38,7 +38,7 @@ def test_train_composer_writes_a_config_per_class_that_reproduces_its_best(
     assert "composer_<class>.json (use with --config)" in printed
     assert sorted(p.name for p in out.iterdir()) == [
         "composer_crypto.json", "composer_equity.json", "composer_etf.json",
-        "composer_weights.json", "train_composer.md", "trials_crypto.csv",
+        "composer_weights.json", "train_composer.html", "train_composer.md", "trials_crypto.csv",
         "trials_equity.csv", "trials_etf.csv",
     ]  # fmt: skip
     assert (tmp_path / "home" / "studies.db").is_file()
@@ -68,7 +68,11 @@ def test_train_composer_json_one_class_and_a_bad_class(
     ]  # fmt: skip
     assert main(args) == 0
     payload = json.loads(capsys.readouterr().out)
+    assert list(payload) == [
+        "strategy", "objective", "plan", "data_fingerprint", "classes", "skipped", "extra",
+    ]  # fmt: skip
     assert list(payload["classes"]) == ["crypto"] and payload["skipped"] == ["etf", "equity"]
+    assert payload["classes"]["crypto"]["seed"] == 0  # seed 0 + crypto's index 0
     assert payload["classes"]["crypto"]["study"] == "l2-crypto"
     assert payload["objective"]["name"] == "sharpe"
     code = main([*args[:7], "--asset-class", "bonds"])
@@ -91,8 +95,9 @@ def test_sweep_compares_named_configs_on_the_same_folds(
     assert code == 0, printed
     assert "rally sweep on synthetic" in printed and "best by sharpe: aggressive" in printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "best_config.json", "sweep.csv", "sweep.json", "sweep.md",
+        "best_config.json", "sweep.csv", "sweep.html", "sweep.json", "sweep.md",
     ]  # fmt: skip
+    assert "data:image/png;base64," in (out / "sweep.html").read_text()
     table = pd.read_csv(out / "sweep.csv")
     assert table["variant"].tolist() == ["baseline", "aggressive"]
     assert json.loads((out / "best_config.json").read_text()) == {
@@ -103,3 +108,21 @@ def test_sweep_compares_named_configs_on_the_same_folds(
 def test_sweep_bad_named_config_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sweep", "--named-config", "bold"]) == 2
     assert "unknown name 'bold'" in capsys.readouterr().err
+
+
+def test_sweep_format_json_prints_the_stable_keys_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HARVESTER_HOME", str(tmp_path / "home"))
+    args = [
+        "sweep", "--data", "synthetic:symbols=2,years=3,seed=2", "--named-config", "baseline",
+        "--train-len", "504", "--test-len", "126", "--format", "json",
+        "--out", str(tmp_path / "sweep"),
+    ]  # fmt: skip
+    assert main(args) == 0
+    payload = json.loads(capsys.readouterr().out)  # the progress bar went to stderr
+    assert list(payload) == [
+        "strategy", "metric", "plan", "data_fingerprint", "rows", "best", "extra",
+    ]  # fmt: skip
+    assert [r["variant"] for r in payload["rows"]] == ["baseline"]
+    assert (tmp_path / "sweep" / "sweep.html").is_file()

@@ -5,18 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from harvester.app.context import AppContext
 from harvester.app.data import load_data
 from harvester.backtest.engine import run_backtest
 from harvester.backtest.result import BacktestResult
-from harvester.config.models import HarvesterConfig, RegimeConfig
+from harvester.backtest.trade_regimes import trade_regimes, with_regime_names
+from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
 from harvester.data.providers.fetch import Progress
-from harvester.regimes.rules import rule_regime_names, rule_regimes_from_config
 from harvester.strategies.registry import STRATEGIES
 from harvester.strategies.signal_file import read_signal_file
 
@@ -99,23 +96,3 @@ def _signal_file_backtest(panel: Panel, path: Path, ctx: AppContext) -> Backtest
     result = with_regime_names(run_backtest(panel, aligned.signals, ctx.config, regimes=regimes))
     skipped = {f"signals_{reason}": n for reason, n in aligned.skipped.items()}
     return replace(result, warnings={**result.warnings, **skipped})
-
-
-def trade_regimes(panel: Panel, config: RegimeConfig) -> pd.DataFrame:
-    """Composer's rule regime code (trend / chop / volatile / neutral, see
-    :mod:`harvester.regimes.rules`) of every (date, symbol), recorded on each trade as the
-    regime at its entry decision, whatever the strategy; :func:`with_regime_names` names them.
-    """
-    labels = rule_regimes_from_config(
-        panel.array("close"), config, high=panel.array("high"), low=panel.array("low")
-    )
-    return pd.DataFrame(labels, index=panel.index, columns=list(panel.symbols), copy=False)
-
-
-def with_regime_names(result: BacktestResult) -> BacktestResult:
-    """Return ``result`` with its trades' regime codes replaced by their names."""
-    if "regime" not in result.trades:
-        return result
-    codes = result.trades["regime"].to_numpy(dtype=np.int64)
-    trades = result.trades.assign(regime=rule_regime_names(codes))
-    return replace(result, trades=trades)

@@ -43,7 +43,7 @@ from harvester.core.errors import ConfigError, DataError
 from harvester.core.paths import atomic_path
 from harvester.data.panel import Panel
 from harvester.data.providers.fetch import Progress
-from harvester.research.executors import Executor, PortablePanel, SerialExecutor
+from harvester.research.executors import Executor, SerialExecutor
 from harvester.strategies._rally_model import write_fold_report
 from harvester.strategies.rally import HAND_D_DN, HAND_R_UP, fit_walk_forward, validate_calibration
 from harvester.strategies.registry import STRATEGIES
@@ -112,7 +112,7 @@ def _column(signals: Signals, j: int) -> Signals:
 class _SymbolTask:
     """One symbol's simulation, picklable: its slice of the panel, signals and regimes."""
 
-    panel: PortablePanel
+    panel: Panel
     signals: Signals
     config: HarvesterConfig
     regimes: pd.DataFrame
@@ -120,7 +120,7 @@ class _SymbolTask:
 
 def _simulate(task: _SymbolTask) -> BacktestResult:
     return with_regime_names(
-        run_backtest(task.panel.panel(), task.signals, task.config, regimes=task.regimes)
+        run_backtest(task.panel, task.signals, task.config, regimes=task.regimes)
     )
 
 
@@ -129,7 +129,7 @@ def _symbol_tasks(
 ) -> list[_SymbolTask]:
     tasks = []
     for j, symbol in enumerate(panel.symbols):
-        alone = PortablePanel.of(panel.select([symbol]))
+        alone = panel.select([symbol])
         tasks.append(_SymbolTask(alone, _column(signals, j), config, regimes[[symbol]]))
     return tasks
 

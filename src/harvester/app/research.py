@@ -63,12 +63,15 @@ __all__ = [
     "WalkForwardPlan",
     "ab_variants",
     "check_smoke",
+    "default_out_dir",
     "default_study_storage",
+    "plan_folds_for",
     "run_ab_test",
     "run_bias_check",
     "run_optimize",
     "run_smoke",
     "run_walk_forward",
+    "study_target",
 ]
 
 SMOKE_LIMIT_SECONDS = 60.0
@@ -121,7 +124,8 @@ class WalkForwardJob:
     fold_params: list[dict[str, object]] = field(default_factory=list)
 
 
-def _default_out(ctx: AppContext, name: str) -> Path:
+def default_out_dir(ctx: AppContext, name: str) -> Path:
+    """A research run's default report folder: ``<home>/reports/<name>_<UTC time stamp>``."""
     return ctx.home.reports / f"{name}_{ctx.now():%Y%m%dT%H%M%SZ}"
 
 
@@ -139,7 +143,7 @@ def _walk_forward(
     on_progress: ProgressCallback | None = None,
 ) -> tuple[WalkForwardResult, str, PerFoldOptimizer | None]:
     loaded = load_data(ctx, spec)
-    folds = _plan_for(loaded.panel.shape[0], plan)
+    folds = plan_folds_for(loaded.panel.shape[0], plan)
     chooser = None
     if search is not None:
         chooser = per_fold_optimizer(
@@ -177,7 +181,7 @@ def run_walk_forward(
     )
     chosen: list[dict[str, object]] = [] if chooser is None else chooser.fold_params()
     written = write_report(
-        result, out_dir or _default_out(ctx, "walk_forward"), extra={"data": source},
+        result, out_dir or default_out_dir(ctx, "walk_forward"), extra={"data": source},
         fold_params=chosen,
     )  # fmt: skip
     return WalkForwardJob(result, source, written, chosen)
@@ -280,7 +284,7 @@ def run_smoke(
     if result is not None:
         failures = check_smoke(result, wall_seconds=wall)
     run = SmokeRun(failures, wall, result)
-    written = _smoke_files(out_dir or _default_out(ctx, "smoke"), run, source=source)
+    written = _smoke_files(out_dir or default_out_dir(ctx, "smoke"), run, source=source)
     return SmokeRun(run.failures, run.wall_seconds, result, written)
 
 
@@ -301,6 +305,14 @@ def default_study_storage(ctx: AppContext) -> str:
     path = ctx.home.root / "studies.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+def study_target(
+    ctx: AppContext, storage: str | None, name: str | None, prefix: str
+) -> tuple[str, str]:
+    """A study's storage (default the home's ``studies.db``) and name (default
+    ``<prefix>-<UTC time stamp>``)."""
+    return storage or default_study_storage(ctx), name or f"{prefix}-{ctx.now():%Y%m%dT%H%M%SZ}"
 
 
 def run_optimize(
@@ -326,16 +338,15 @@ def run_optimize(
     space = _space(strategy, params)
     chosen = make_objective(objective)
     loaded = load_data(ctx, spec)
-    folds = _plan_for(loaded.panel.shape[0], plan)
+    folds = plan_folds_for(loaded.panel.shape[0], plan)
+    url, name = study_target(ctx, storage, study_name, f"{strategy}-{chosen.name}")
     result = optimize(
         loaded.panel, strategy, ctx.config, space=space, objective=chosen, n_trials=n_trials,
-        folds=folds, sampler=sampler, seed=seed,
-        storage=storage or default_study_storage(ctx),
-        study_name=study_name or f"{strategy}-{chosen.name}-{ctx.now():%Y%m%dT%H%M%SZ}",
+        folds=folds, sampler=sampler, seed=seed, storage=url, study_name=name,
         plan=plan.as_dict(), on_trial=on_trial,
     )  # fmt: skip
     written = write_optimize_report(
-        result, out_dir or _default_out(ctx, "optimize"), extra={"data": loaded.source}
+        result, out_dir or default_out_dir(ctx, "optimize"), extra={"data": loaded.source}
     )
     return OptimizeJob(result, loaded.source, written)
 
@@ -374,7 +385,8 @@ def ab_variants(
     return layer_config(config, a_file), layer_config(config, b_file), variants
 
 
-def _plan_for(panel_bars: int, plan: WalkForwardPlan) -> tuple[Fold, ...]:
+def plan_folds_for(panel_bars: int, plan: WalkForwardPlan) -> tuple[Fold, ...]:
+    """The folds of ``plan`` over ``panel_bars`` bars."""
     return plan_folds(
         panel_bars, train_len=plan.train_len, test_len=plan.test_len, stride=plan.stride,
         anchored=plan.anchored, purge=plan.purge, embargo=plan.embargo,
@@ -398,13 +410,15 @@ def run_ab_test(
         ctx.config, a_file=a_file, b_file=b_file, toggle=toggle
     )
     loaded = load_data(ctx, spec)
-    folds = _plan_for(loaded.panel.shape[0], plan)
+    folds = plan_folds_for(loaded.panel.shape[0], plan)
     result = ab_test(
         loaded.panel, strategy, config_a, config_b, folds, plan=plan.as_dict(),
         on_progress=on_progress,
     )  # fmt: skip
     payload, written = write_ab_report(
-        result, out_dir or _default_out(ctx, "ab_test"), extra={"data": loaded.source, **variants}
+        result,
+        out_dir or default_out_dir(ctx, "ab_test"),
+        extra={"data": loaded.source, **variants},
     )
     return ABTestJob(result, payload, loaded.source, written)
 
@@ -436,7 +450,7 @@ def run_bias_check(
     ``membership`` is a CSV of ``symbol, start_date, end_date`` intervals (end exclusive).
     """
     loaded = load_data(ctx, spec)
-    folds = _plan_for(loaded.panel.shape[0], plan)
+    folds = plan_folds_for(loaded.panel.shape[0], plan)
     intervals = None
     if membership is not None:
         if not membership.exists():
@@ -447,7 +461,7 @@ def run_bias_check(
         membership=intervals, on_progress=on_progress,
     )  # fmt: skip
     payload, written = write_bias_report(
-        report, out_dir or _default_out(ctx, "bias_check"),
+        report, out_dir or default_out_dir(ctx, "bias_check"),
         extra={"data": loaded.source, "plan": plan.as_dict()},
     )  # fmt: skip
     return BiasCheckJob(report, payload, loaded.source, written)

@@ -1,7 +1,9 @@
 """Training use cases: Composer's Level-2 weights per asset class, and the Rally sweep.
 
-Both load the data once, plan the folds with the same :class:`WalkForwardPlan` as
-``walk-forward`` and ``optimize``, and write their report files to ``out_dir`` (default a
+Both load the data once, plan the folds with the same :class:`WalkForwardPlan` (and
+:func:`~harvester.app.research.plan_folds_for`) as ``walk-forward`` and ``optimize``, name
+and store their studies like ``optimize`` (:func:`~harvester.app.research.study_target`),
+and write their report files (JSON, Markdown and HTML with plots) to ``out_dir`` (default a
 time-stamped folder under the home's reports).
 """
 
@@ -13,14 +15,18 @@ from pathlib import Path
 
 from harvester.app.context import AppContext
 from harvester.app.data import load_data
-from harvester.app.research import WalkForwardPlan, default_study_storage
+from harvester.app.research import (
+    WalkForwardPlan,
+    default_out_dir,
+    plan_folds_for,
+    study_target,
+)
 from harvester.research.composer_training import (
     ClassTrialCallback,
     ComposerTraining,
     train_composer,
     write_training_report,
 )
-from harvester.research.folds import Fold, plan_folds
 from harvester.research.objective import make_objective
 from harvester.research.optimize import SamplerName
 from harvester.research.sweep import (
@@ -37,17 +43,6 @@ __all__ = [
     "run_sweep",
     "run_train_composer",
 ]
-
-
-def _default_out(ctx: AppContext, name: str) -> Path:
-    return ctx.home.reports / f"{name}_{ctx.now():%Y%m%dT%H%M%SZ}"
-
-
-def _folds(bars: int, plan: WalkForwardPlan) -> tuple[Fold, ...]:
-    return plan_folds(
-        bars, train_len=plan.train_len, test_len=plan.test_len, stride=plan.stride,
-        anchored=plan.anchored, purge=plan.purge, embargo=plan.embargo,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +74,14 @@ def run_train_composer(
     the report to ``out_dir``."""
     chosen = make_objective(objective)
     loaded = load_data(ctx, spec)
+    url, prefix = study_target(ctx, storage, study_prefix, f"composer-l2-{chosen.name}")
     training = train_composer(
         loaded.panel, ctx.config, objective=chosen, n_trials=n_trials,
-        folds=_folds(loaded.panel.shape[0], plan), classes=classes, sampler=sampler,
-        seed=seed, storage=storage or default_study_storage(ctx),
-        study_prefix=study_prefix or f"composer-l2-{chosen.name}-{ctx.now():%Y%m%dT%H%M%SZ}",
-        plan=plan.as_dict(), on_trial=on_trial,
+        folds=plan_folds_for(loaded.panel.shape[0], plan), classes=classes, sampler=sampler,
+        seed=seed, storage=url, study_prefix=prefix, plan=plan.as_dict(), on_trial=on_trial,
     )  # fmt: skip
-    written = write_training_report(
-        training, out_dir or _default_out(ctx, "train_composer"), extra={"data": loaded.source}
-    )
+    out = out_dir or default_out_dir(ctx, "train_composer")
+    written = write_training_report(training, out, extra={"data": loaded.source})
     return TrainComposerJob(training, loaded.source, written)
 
 
@@ -115,15 +108,14 @@ def run_sweep(
 ) -> SweepJob:
     """Walk ``strategy`` forward for each named config (Rally; default all) crossed with the
     ``grid`` specs, on the same data and folds; write sweep.json/.md/.csv and
-    best_config.json."""
+    best_config.json, sweep.html."""
     variants = sweep_variants(names, grid, rally=strategy == "rally")
     chosen = make_objective(metric)
     loaded = load_data(ctx, spec)
     result = sweep(
-        loaded.panel, ctx.config, _folds(loaded.panel.shape[0], plan), variants=variants,
+        loaded.panel, ctx.config, plan_folds_for(loaded.panel.shape[0], plan), variants=variants,
         metric=chosen, strategy=strategy, plan=plan.as_dict(), on_variant=on_variant,
     )  # fmt: skip
-    written = write_sweep_report(
-        result, out_dir or _default_out(ctx, "sweep"), extra={"data": loaded.source}
-    )
+    out = out_dir or default_out_dir(ctx, "sweep")
+    written = write_sweep_report(result, out, extra={"data": loaded.source})
     return SweepJob(result, loaded.source, written)

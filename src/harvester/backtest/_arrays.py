@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from harvester.core.types import BoolArray, FloatArray, IntArray
 from harvester.strategies.signals import Signals as SignalArrays
 
@@ -74,6 +76,18 @@ class MarketArrays(NamedTuple):
     realized_vol: FloatArray
     day: IntArray  # (time,) session-day number: the kill-switch and profit cap reset on change
     fractional: BoolArray  # (symbols,) whether a symbol trades in fractional units
+
+    def rows(self, rows: slice) -> MarketArrays:
+        """The bars ``rows`` of every time-indexed array (row-ordered copies for the kernel)."""
+
+        def cut(values: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(values[rows])
+
+        return MarketArrays(
+            open=cut(self.open), high=cut(self.high), low=cut(self.low), close=cut(self.close),
+            volume=cut(self.volume), atr=cut(self.atr), adv=cut(self.adv),
+            realized_vol=cut(self.realized_vol), day=cut(self.day), fractional=self.fractional,
+        )  # fmt: skip
 
 
 class EngineParams(NamedTuple):

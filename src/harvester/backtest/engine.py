@@ -98,16 +98,24 @@ def run_backtest(
     *,
     kernel: Kernel = "numba",
     regimes: pd.Series | pd.DataFrame | None = None,
+    market: MarketArrays | None = None,
 ) -> BacktestResult:
     """Simulate ``signals`` on ``panel`` under ``config`` and assemble the result.
 
     ``regimes``: optional labels (one per date, or dates × symbols) recorded on each trade
-    as the regime at its entry decision.
+    as the regime at its entry decision. ``market``: the engine's inputs for these bars when
+    they were computed on a longer history (``market_arrays(history, config).rows(...)``),
+    so that the ATR, ADV and realised volatility of the first bars are not in warm-up; by
+    default they are computed on ``panel``.
     """
     if panel.shape[0] < 2:
         raise DataError(f"a backtest needs at least 2 sessions, the data has {panel.shape[0]}")
     _check_signals(signals, panel.shape)
-    output = simulate(market_arrays(panel, config), signals, engine_params(config), kernel=kernel)
+    if market is None:
+        market = market_arrays(panel, config)
+    elif market.close.shape != panel.shape:
+        raise DataError(f"market arrays have shape {market.close.shape}, the panel {panel.shape}")
+    output = simulate(market, signals, engine_params(config), kernel=kernel)
     equity = equity_frame(output, panel)
     lag = 0 if config.execution.fill == "close" else 1
     trades = build_trades(

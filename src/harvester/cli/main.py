@@ -15,6 +15,7 @@ from harvester.cli import (
     backtest_cmd,
     config_cmd,
     data_cmd,
+    db_cmd,
     explain_cmd,
     features_cmd,
     research_cmd,
@@ -35,6 +36,7 @@ app = typer.Typer(
 )
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(db_cmd.app, name="db")
 run_cmd.register(app)
 backtest_cmd.register(app)
 features_cmd.register(app)

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from harvester.app.research import WalkForwardPlan
@@ -41,10 +33,10 @@ from harvester.cli.research_cmd import (
     TestLenOption,
     TrainLenOption,
 )
+from harvester.cli.research_render import ProgressUpdate, cell, progress_bar, trial_progress
 from harvester.core.errors import HarvesterError
 from harvester.domain.asset_class import AssetClass
 from harvester.research.composer_training import training_payload
-from harvester.research.objective import MINIMIZED
 from harvester.research.optimize import TrialRecord
 from harvester.research.sweep import TABLE_METRICS, Variant, sweep_payload, sweep_variants
 from harvester.research.walk_forward import WalkForwardResult
@@ -53,14 +45,6 @@ from harvester.strategies.registry import STRATEGIES
 __all__ = ["register", "sweep_command", "train_composer_command"]
 
 TrialsOption = Annotated[int, typer.Option("--trials", help="Trials per asset class.", min=1)]
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return "-" if math.isnan(value) else f"{value:.4g}"
-    return str(value)
 
 
 def _classes_table(job: TrainComposerJob) -> Table:
@@ -73,11 +57,31 @@ def _classes_table(job: TrainComposerJob) -> Table:
         metrics: Mapping[str, float | None] = {} if best is None else best.metrics
         table.add_row(
             trained.asset_class, str(len(trained.symbols)), str(len(trained.result.trials)),
-            "-" if best is None else f"#{best.number}", _cell(None if best is None else best.value),
-            *(_cell(metrics.get(k)) for k in shown),
+            "-" if best is None else f"#{best.number}", cell(None if best is None else best.value),
+            *(cell(metrics.get(k)) for k in shown),
             "-" if best is None else trained.config_file,
         )  # fmt: skip
     return table
+
+
+def _per_class(
+    update: ProgressUpdate, objective: str, trials: int
+) -> Callable[[AssetClass, TrialRecord], None]:
+    """An ``on_trial`` callback: the bar restarts for each asset class's study and notes the
+    class and its best value so far."""
+    bars: dict[AssetClass, Callable[[TrialRecord], None]] = {}
+
+    def advance(asset_class: AssetClass, record: TrialRecord) -> None:
+        if asset_class not in bars:
+
+            def shown(done: int, total: int | None = None, note: str = "") -> None:
+                del total
+                update(done, trials, f"{asset_class} {note}")
+
+            bars[asset_class] = trial_progress(shown, objective)
+        bars[asset_class](record)
+
+    return advance
 
 
 def train_composer_command(
@@ -114,40 +118,25 @@ def train_composer_command(
 ) -> None:
     """Tune Composer's regime weights and temperature per asset class (Level 2), every trial
     judged out of sample by walk-forward on that class's symbols. Writes composer_<class>.json
-    (use with --config for that class), composer_weights.json and train_composer.md.
+    (use with --config for that class), composer_weights.json, train_composer.md and
+    train_composer.html.
     """
     ctx = context_from(
         config_file=config_file, profile=profile, assignments=assignments
     ).for_strategy("composer")
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
-    console = make_console(stderr=output_format == "json")
-    with Progress(
-        TextColumn("training {task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("{task.fields[best]}"), console=console,
-    ) as progress:  # fmt: skip
-        tasks: dict[str, TaskID] = {}
-        best: dict[str, list[float]] = {}
-
-        def advance(asset_class: AssetClass, record: TrialRecord) -> None:
-            if asset_class not in tasks:
-                tasks[asset_class] = progress.add_task(asset_class, total=trials, best="")
-            values = best.setdefault(asset_class, [])
-            if record.value is not None:
-                values.append(record.value)
-            pick = min if objective in MINIMIZED else max
-            shown = f"best {pick(values):.4g}" if values else ""
-            progress.update(tasks[asset_class], advance=1, best=shown)
-
+    with progress_bar("training composer", trials) as update:
         job = run_train_composer(
             ctx, data, plan=plan, objective=objective, n_trials=trials,
             classes=asset_classes or None,
             sampler=sampler, seed=seed, storage=storage, study_prefix=study, out_dir=out,
-            on_trial=advance,
+            on_trial=_per_class(update, objective, trials),
         )  # fmt: skip
     if output_format == "json":
         payload = training_payload(job.training, extra={"data": job.source})
         typer.echo(json.dumps(payload, indent=2))
         return
+    console = make_console()
     console.print(_classes_table(job))
     skipped = ", ".join(job.training.skipped)
     if skipped:
@@ -182,9 +171,9 @@ def _sweep_table(job: SweepJob) -> Table:
             elif key in percent:
                 cells.append("-" if math.isnan(value) else f"{value * 100:+.2f}%")
             else:
-                cells.append(_cell(value))
+                cells.append(cell(value))
         name = row.variant.name + (" *" if best is not None and row is best else "")
-        table.add_row(name, *cells, _cell(row.score))
+        table.add_row(name, *cells, cell(row.score))
     return table
 
 
@@ -226,7 +215,7 @@ def sweep_command(
 ) -> None:
     """Walk Rally forward once per named config (and --grid combination) on the same data
     and folds; compare trades, win rate, Sharpe, return, drawdown and return per trade.
-    Writes sweep.json, sweep.md, sweep.csv and best_config.json.
+    Writes sweep.json, sweep.md, sweep.html, sweep.csv and best_config.json.
     """
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     if strategy in STRATEGIES:
@@ -234,32 +223,29 @@ def sweep_command(
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
     names = None if named_configs is None else tuple(named_configs)
     count = len(sweep_variants(names, tuple(grid or ()), rally=strategy == "rally"))
-    console = make_console(stderr=output_format == "json")
-    with Progress(
-        TextColumn("sweeping {task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("{task.fields[last]}"), console=console,
-    ) as progress:  # fmt: skip
-        task = progress.add_task(strategy, total=count, last="")
+    with progress_bar(f"sweeping {strategy}", count) as update:
+        done = [0]
 
         def advance(variant: Variant, result: WalkForwardResult) -> None:
+            done[0] += 1
             trades = result.metrics.get("number_of_trades", math.nan)
-            progress.update(task, advance=1, last=f"{variant.name}: {_cell(trades)} trades")
+            update(done[0], note=f"{variant.name}: {cell(trades)} trades")
 
         job = run_sweep(
-            ctx, data, plan=plan, strategy=strategy,
-            names=names,
-            grid=tuple(grid or ()), metric=metric, out_dir=out, on_variant=advance,
+            ctx, data, plan=plan, strategy=strategy, names=names, grid=tuple(grid or ()),
+            metric=metric, out_dir=out, on_variant=advance,
         )  # fmt: skip
     if output_format == "json":
         typer.echo(json.dumps(sweep_payload(job.result, extra={"data": job.source}), indent=2))
         return
+    console = make_console()
     console.print(_sweep_table(job))
     best = job.result.best
     if best is None:
         console.print("no variant has a finite score (no trades?)")
     else:
         console.print(
-            f"best by {job.result.metric.name}: {best.variant.name} ({_cell(best.score)}); "
+            f"best by {job.result.metric.name}: {best.variant.name} ({cell(best.score)}); "
             f"best config: {job.written[-1]} (use with --config)"
         )
     console.print(f"report: {job.written[0].parent}")

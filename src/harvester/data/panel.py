@@ -77,6 +77,7 @@ class Panel:
     fields: Mapping[str, FloatArray]
     aux: Mapping[str, FloatArray] = field(default_factory=dict)
     meta: Mapping[str, SymbolMeta] = field(default_factory=dict)
+    _fingerprint: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = pd.DatetimeIndex(self.index)
@@ -103,6 +104,12 @@ class Panel:
         object.__setattr__(self, "fields", MappingProxyType(fields))
         object.__setattr__(self, "aux", MappingProxyType(aux))
         object.__setattr__(self, "meta", MappingProxyType(meta))
+
+    def __reduce__(self) -> tuple[type[Panel], tuple[object, ...]]:
+        # Pickled as its constructor arguments (the read-only mappings do not pickle), so a
+        # panel can travel to worker processes and Dask workers.
+        fields, aux, meta = dict(self.fields), dict(self.aux), dict(self.meta)
+        return (Panel, (self.index, self.symbols, fields, aux, meta))
 
     # -- construction -------------------------------------------------------------------
 
@@ -248,6 +255,8 @@ class Panel:
 
     def fingerprint(self) -> str:
         """Return a SHA-256 of index, symbols, fields and aux: equal data, equal fingerprint."""
+        if self._fingerprint:  # the panel is immutable: hashed once (a research run asks often)
+            return self._fingerprint[0]
         digest = hashlib.sha256()
         digest.update(self.index.asi8.tobytes())
         digest.update("\x1f".join(self.symbols).encode())
@@ -255,7 +264,8 @@ class Panel:
             for name in sorted(group):
                 digest.update(name.encode())
                 digest.update(np.ascontiguousarray(group[name]).tobytes())
-        return digest.hexdigest()
+        self._fingerprint.append(digest.hexdigest())
+        return self._fingerprint[0]
 
     # -- slicing ------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
-__all__ = ["shared", "sharing"]
+__all__ = ["Memo", "new_memo", "shared", "sharing"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,13 +30,26 @@ R = TypeVar("R")
 _Key = tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]]
 _Entry = tuple[tuple[object, ...], Any]
 
+Memo = dict[_Key, _Entry]
+"""Results kept by :func:`sharing`: opaque to callers."""
+
+
+def new_memo() -> Memo:
+    """An empty memo to pass to :func:`sharing` again and again."""
+    return {}
+
+
 _MEMO: ContextVar[dict[_Key, _Entry] | None] = ContextVar("harvester_feature_memo", default=None)
 
 
 @contextmanager
-def sharing() -> Iterator[None]:
-    """Share the results of :func:`shared` functions until the block ends."""
-    token = _MEMO.set({})
+def sharing(memo: dict[_Key, _Entry] | None = None) -> Iterator[None]:
+    """Share the results of :func:`shared` functions until the block ends.
+
+    ``memo`` (from :func:`new_memo`) carries the results over to later blocks: an
+    optimisation's trials on one panel reuse what earlier trials computed.
+    """
+    token = _MEMO.set({} if memo is None else memo)
     try:
         yield
     finally:

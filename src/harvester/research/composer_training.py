@@ -16,13 +16,21 @@ class (crypto, ETF, equity), because what works for Bitcoin need not work for SP
    out-of-sample metrics (default objective: the spec's composite score);
 3. keeps each class's best trial.
 
+Each class's study gets its own sampler seed, :func:`class_seed`: the run's ``seed`` plus
+the class's index in the fixed order of :data:`~harvester.domain.asset_class.ASSET_CLASSES`
+(crypto 0, etf 1, equity 2). The seed of a class is thus the same in every run with the same
+``seed`` (whichever classes are trained), and two classes whose spaces have the same number
+of parameters (ETF and equity) do not draw the same trial values.
+
 :func:`write_training_report` writes, per trained class, ``composer_<class>.json`` — the
 best trial's keys as a nested config document: ``--config composer_etf.json`` (with the
 same profile and ``--set`` flags as the training run) reproduces the trial when run on
 that class's symbols — and ``trials_<class>.csv``; for the whole run ``composer_weights.json``
-(the JSON report, stable keys: ``objective{}``, ``plan{}``, ``data_fingerprint``,
-``classes{<class>: {symbols, study, space, trials{}, best{}, config_file}}``, ``skipped[]``,
-``extra{}``) and ``train_composer.md``.
+(the JSON report, stable keys: :data:`PAYLOAD_KEYS`, i.e. ``strategy``, ``objective{}``,
+``plan{}``, ``data_fingerprint``, ``classes{<class>: {symbols, study, storage, seed, space,
+trials{}, best{}, config_file}}``, ``skipped[]``, ``extra{}``), ``train_composer.md`` and
+``train_composer.html`` (per class: the optimisation history — every trial's objective and
+the running best — and a heatmap of the best regime × strategy logits, then the tables).
 
 The config system has no per-asset-class section for ``strategies.composer``, so the weights
 of each class live in their own file; a run over several classes picks the file per class.
@@ -31,6 +39,7 @@ of each class live in their own file; a run over several classes picks the file 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,23 +56,37 @@ from harvester.research.optimize import (
     OptimizeResult,
     SamplerName,
     TrialRecord,
+    history_figure,
     optimize,
 )
-from harvester.research.report import json_value, markdown_cell, write_text
+from harvester.research.report import (
+    Figure,
+    ReportTable,
+    html_page,
+    json_value,
+    markdown_cell,
+    markdown_table,
+    png_figure,
+    write_text,
+)
 from harvester.research.spaces import Param, SearchSpace
 from harvester.strategies._composer_blend import ASSET_CLASS_STRATEGIES, BASE_STRATEGIES
 
 if TYPE_CHECKING:
     import optuna
+    from matplotlib.axes import Axes
 
 __all__ = [
+    "PAYLOAD_KEYS",
     "REGIMES",
     "ClassTraining",
     "ClassTrialCallback",
     "ComposerTraining",
+    "class_seed",
     "composer_weight_space",
     "group_by_asset_class",
     "train_composer",
+    "training_html",
     "training_markdown",
     "training_payload",
     "write_training_report",
@@ -74,6 +97,11 @@ REGIMES: tuple[str, ...] = ("trend", "chop", "volatile", "neutral")
 
 WEIGHT_RANGE: tuple[float, float] = (-1.0, 3.0)
 TEMPERATURE_RANGE: tuple[float, float] = (0.25, 4.0)
+
+PAYLOAD_KEYS: tuple[str, ...] = (
+    "strategy", "objective", "plan", "data_fingerprint", "classes", "skipped", "extra",
+)  # fmt: skip
+"""The top-level keys of ``composer_weights.json``, in order (stable)."""
 
 ClassTrialCallback = Callable[[AssetClass, TrialRecord], None]
 """Called after every trial with the asset class whose study it belongs to."""
@@ -109,6 +137,12 @@ def composer_weight_space(
         for strategy in allowed
     )
     return (*logits, Param("composer.temperature", "log", *temperature))
+
+
+def class_seed(seed: int | None, asset_class: AssetClass) -> int | None:
+    """The sampler seed of ``asset_class``'s study: ``seed`` plus the class's index in
+    :data:`~harvester.domain.asset_class.ASSET_CLASSES` (None stays None: unseeded)."""
+    return None if seed is None else seed + ASSET_CLASSES.index(asset_class)
 
 
 def group_by_asset_class(panel: Panel) -> dict[AssetClass, tuple[str, ...]]:
@@ -170,7 +204,8 @@ def train_composer(
     """Tune Composer's regime logits and temperature per asset class (module docstring).
 
     ``classes`` limits the run to those classes (default: every class with symbols); a
-    named class without symbols is an error. With ``study_prefix`` each class's study is
+    named class without symbols is an error. Each class's sampler is seeded with
+    :func:`class_seed` of ``seed``. With ``study_prefix`` each class's study is
     ``<prefix>-<class>`` in ``storage`` (resumable); without it, fresh names.
 
     Raises
@@ -194,7 +229,8 @@ def train_composer(
             space=composer_weight_space(
                 asset_class, eligible=config.composer.eligible_strategies
             ),
-            objective=objective, n_trials=n_trials, folds=folds, sampler=sampler, seed=seed,
+            objective=objective, n_trials=n_trials, folds=folds, sampler=sampler,
+            seed=class_seed(seed, asset_class),
             storage=storage,
             study_name=None if study_prefix is None else f"{study_prefix}-{asset_class}",
             plan=plan, on_trial=report,
@@ -251,6 +287,7 @@ def _class_json(trained: ClassTraining) -> dict[str, Any]:
             "symbols": list(trained.symbols),
             "study": result.study_name,
             "storage": result.storage,
+            "seed": result.seed,
             "space": [p.describe() for p in result.space],
             "trials": {"total": len(result.trials), **counts},
             "best": best_doc,
@@ -275,9 +312,63 @@ def training_payload(
     }
 
 
+def _summary_table(payload: Mapping[str, Any]) -> ReportTable:
+    header = ["class", "symbols", "trials", "seed", "best trial", "value", *SUMMARY_METRICS,
+              "config"]  # fmt: skip
+    rows = []
+    for name, doc in payload["classes"].items():
+        best = doc["best"] or {}
+        metrics = best.get("metrics", {})
+        rows.append([
+            name, str(len(doc["symbols"])), str(doc["trials"]["total"]), markdown_cell(doc["seed"]),
+            markdown_cell(best.get("number")), markdown_cell(best.get("value")),
+            *(markdown_cell(metrics.get(k)) for k in SUMMARY_METRICS),
+            f"`{doc['config_file']}`" if doc["config_file"] else "-",
+        ])  # fmt: skip
+    return ("Best out-of-sample result per asset class", header, rows)
+
+
+def _weights(params: Mapping[str, Any]) -> tuple[list[str], list[list[float]]]:
+    """The best logits as a regime × strategy grid: the strategies searched, one row per
+    regime (NaN where a strategy has no logit)."""
+    key = "strategies.composer.w_{}_{}"
+    strategies: list[str] = [
+        s for s in BASE_STRATEGIES if any(key.format(r, s) in params for r in REGIMES)
+    ]
+    grid = [[float(params.get(key.format(r, s), math.nan)) for s in strategies] for r in REGIMES]
+    return strategies, grid
+
+
+def _weights_table(name: str, params: Mapping[str, Any]) -> ReportTable:
+    strategies, grid = _weights(params)
+    rows = [
+        [regime, *(markdown_cell(v) for v in row)]
+        for regime, row in zip(REGIMES, grid, strict=True)
+    ]
+    temperature = markdown_cell(params.get("composer.temperature"))
+    title = f"{name}: best regime × strategy logits (temperature {temperature})"
+    return (title, ["regime", *strategies], rows)
+
+
+def _weights_figure(name: str, params: Mapping[str, Any]) -> str:
+    strategies, grid = _weights(params)
+
+    def draw(axes: Axes) -> None:
+        image = axes.imshow(grid, cmap="RdYlGn", aspect="auto")
+        axes.set_xticks(range(len(strategies)), strategies)
+        axes.set_yticks(range(len(REGIMES)), REGIMES)
+        for i, row in enumerate(grid):
+            for j, value in enumerate(row):
+                axes.text(j, i, markdown_cell(value), ha="center", va="center")
+        axes.figure.colorbar(image, ax=axes, label="logit")
+
+    return png_figure(draw, title=f"{name}: best Composer logits (regime × strategy)")
+
+
 def training_markdown(payload: Mapping[str, Any]) -> str:
     """``train_composer.md``: per class, the best out-of-sample result and its weights."""
     objective = payload["objective"]
+    name, header, rows = _summary_table(payload)
     lines = [
         f"# Composer Level-2 weights per asset class: {objective['name']} "
         f"({objective['direction']}), out of sample",
@@ -285,21 +376,8 @@ def training_markdown(payload: Mapping[str, Any]) -> str:
         f"- plan: {', '.join(f'{k} {v}' for k, v in payload['plan'].items()) or '-'}",
         f"- not trained (no symbols or not asked for): {', '.join(payload['skipped']) or '-'}",
         "",
-        "| class | symbols | trials | best trial | value | "
-        + " | ".join(SUMMARY_METRICS)
-        + " | config |",
-        "|" + " --- |" * (6 + len(SUMMARY_METRICS)),
+        markdown_table(header, rows),
     ]
-    for name, doc in payload["classes"].items():
-        best = doc["best"] or {}
-        metrics = best.get("metrics", {})
-        cells = [
-            name, str(len(doc["symbols"])), str(doc["trials"]["total"]),
-            markdown_cell(best.get("number")), markdown_cell(best.get("value")),
-            *(markdown_cell(metrics.get(k)) for k in SUMMARY_METRICS),
-            f"`{doc['config_file']}`" if doc["config_file"] else "-",
-        ]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
     for name, doc in payload["classes"].items():
         lines += ["", f"## {name}: {', '.join(doc['symbols'])}", ""]
         if doc["best"] is None:
@@ -310,11 +388,40 @@ def training_markdown(payload: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def training_html(payload: Mapping[str, Any], training: ComposerTraining) -> str:
+    """``train_composer.html``: per class, the optimisation history (every trial's objective
+    and the running best) and a heatmap of the best regime × strategy logits; then the
+    summary table and each class's logits table."""
+    objective = payload["objective"]
+    notes = [
+        f"plan: {', '.join(f'{k} {v}' for k, v in payload['plan'].items()) or '-'}",
+        f"not trained (no symbols or not asked for): {', '.join(payload['skipped']) or '-'}",
+        "each class's sampler seed is the run's seed plus the class's index "
+        f"({', '.join(ASSET_CLASSES)})",
+    ]
+    figures: list[Figure] = []
+    tables = [_summary_table(payload)]
+    for trained in training.classes:
+        name = trained.asset_class
+        if trained.result.completed:
+            figures.append((f"{name}: optimisation history", history_figure(trained.result)))
+        best = payload["classes"][name]["best"]
+        if best is not None:
+            figures.append((f"{name}: best weights", _weights_figure(name, best["params"])))
+            tables.append(_weights_table(name, best["params"]))
+    title = (
+        f"Composer Level-2 weights per asset class: {objective['name']} "
+        f"({objective['direction']}), out of sample"
+    )
+    return html_page(title, notes=notes, figures=figures, tables=tables)
+
+
 def write_training_report(
     training: ComposerTraining, out_dir: Path, *, extra: Mapping[str, Any] | None = None
 ) -> list[Path]:
     """Write ``composer_<class>.json`` and ``trials_<class>.csv`` per trained class, then
-    ``composer_weights.json`` and ``train_composer.md``; return the paths."""
+    ``composer_weights.json``, ``train_composer.md`` and ``train_composer.html``; return the
+    paths."""
     written: list[Path] = []
     for trained in training.classes:
         if trained.result.best is not None:
@@ -327,4 +434,6 @@ def write_training_report(
         write_text(out_dir / "composer_weights.json", json.dumps(payload, indent=2) + "\n")
     )
     written.append(write_text(out_dir / "train_composer.md", training_markdown(payload)))
+    html_text = training_html(payload, training)
+    written.append(write_text(out_dir / "train_composer.html", html_text))
     return written

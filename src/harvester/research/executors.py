@@ -18,28 +18,29 @@ serial path, so results are bit-identical, not merely close.
 
 The function handed to ``map`` must be picklable: a module-level function, or a
 :func:`functools.partial` / frozen dataclass of one. It travels with every task, so keep
-what it binds small; :class:`PortablePanel` carries a :class:`~harvester.data.panel.Panel`
-across the process boundary. An exception raised by a task is re-raised in the caller
+what it binds small (a :class:`~harvester.data.panel.Panel` pickles; cut it to what the task
+needs). An exception raised by a task is re-raised in the caller
 with its original type (the project's errors pickle), and the remaining tasks are cancelled.
 Progress (``progress(done, total)``) is reported in the caller's process as tasks finish.
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
+import pickle
 import re
+import tempfile
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-
-import numpy as np
-import pandas as pd
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from harvester.core.errors import ConfigError
-from harvester.data.panel import Panel, SymbolMeta
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -49,11 +50,12 @@ __all__ = [
     "DaskExecutor",
     "Executor",
     "LocalExecutor",
-    "PortablePanel",
     "SerialExecutor",
+    "Shared",
     "open_executor",
 ]
 
+S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -66,6 +68,14 @@ CONNECT_TIMEOUT_S = 5.0
 _ProgressFn = Callable[[int, int], None]
 _LOCAL = re.compile(r"local(?::(\d+))?")
 _REMOTE = re.compile(r"(?:dask|tcp)://([^/:\s]+):(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Shared(Generic[S]):
+    """A handle on a value sent once to every worker (:meth:`Executor.share`); tasks of
+    :meth:`Executor.map_shared` receive the value itself. It pickles as a small key."""
+
+    key: str
 
 
 class Executor(Protocol):
@@ -81,6 +91,21 @@ class Executor(Protocol):
         *,
         progress: _ProgressFn | None = None,
     ) -> list[R]: ...
+
+    def share(self, value: S) -> Shared[S]:
+        """Send ``value`` (a panel, say) to the workers once, for many ``map_shared`` calls."""
+        ...
+
+    def map_shared(
+        self,
+        fn: Callable[[S, T], R],
+        shared: Shared[S],
+        items: Sequence[T],
+        *,
+        progress: _ProgressFn | None = None,
+    ) -> list[R]:
+        """``[fn(value, item) for item in items]``, ``value`` the shared one."""
+        ...
 
 
 def _inline(fn: Callable[[T], R], items: Sequence[T], progress: _ProgressFn | None) -> list[R]:
@@ -98,51 +123,119 @@ class SerialExecutor:
     def __init__(self) -> None:
         self.name = "serial"
         self.workers = 1
+        self._values: dict[str, Any] = {}
 
     def map(
         self, fn: Callable[[T], R], items: Sequence[T], *, progress: _ProgressFn | None = None
     ) -> list[R]:
         return _inline(fn, items, progress)
 
+    def share(self, value: S) -> Shared[S]:
+        shared: Shared[S] = Shared(uuid.uuid4().hex)
+        self._values[shared.key] = value
+        return shared
+
+    def map_shared(
+        self,
+        fn: Callable[[S, T], R],
+        shared: Shared[S],
+        items: Sequence[T],
+        *,
+        progress: _ProgressFn | None = None,
+    ) -> list[R]:
+        return _inline(functools.partial(fn, self._values[shared.key]), items, progress)
+
+
+# A local worker keeps the last shared value it loaded (one study or run at a time).
+_LOADED: dict[str, Any] = {}
+
+
+def _load_shared(path: str) -> Any:
+    if path not in _LOADED:
+        _LOADED.clear()
+        with Path(path).open("rb") as handle:
+            _LOADED[path] = pickle.load(handle)
+    return _LOADED[path]
+
+
+def _call_shared(fn: Callable[[S, T], R], path: str, item: T) -> R:
+    return fn(_load_shared(path), item)
+
 
 class LocalExecutor:
     """A pool of ``workers`` local processes (spawned, so safe with numba and threads).
 
     The pool starts on the first ``map`` that needs it; one worker or one item runs inline.
+    A shared value is pickled once to a temporary file that each worker reads once.
     """
 
     def __init__(self, workers: int) -> None:
         self.name = f"local:{workers}"
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+        self._values: dict[str, Any] = {}
+
+    def _submit_all(
+        self,
+        calls: Sequence[tuple[Callable[..., R], tuple[Any, ...]]],
+        progress: _ProgressFn | None,
+    ) -> list[R]:
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        futures = [self._pool.submit(fn, *args) for fn, args in calls]
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                future.result()  # re-raise a task's exception at once
+                if progress is not None:
+                    progress(done, len(calls))
+        finally:
+            for future in futures:
+                future.cancel()
+        return [future.result() for future in futures]
 
     def map(
         self, fn: Callable[[T], R], items: Sequence[T], *, progress: _ProgressFn | None = None
     ) -> list[R]:
         if self.workers == 1 or len(items) <= 1:
             return _inline(fn, items, progress)
-        if self._pool is None:
-            context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
-        futures = [self._pool.submit(fn, item) for item in items]
-        try:
-            for done, future in enumerate(as_completed(futures), start=1):
-                future.result()  # re-raise a task's exception at once
-                if progress is not None:
-                    progress(done, len(items))
-        finally:
-            for future in futures:
-                future.cancel()
-        return [future.result() for future in futures]
+        return self._submit_all([(fn, (item,)) for item in items], progress)
+
+    def share(self, value: S) -> Shared[S]:
+        if self._folder is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="harvester-shared-")
+        shared: Shared[S] = Shared(str(Path(self._folder.name) / f"{uuid.uuid4().hex}.pickle"))
+        with Path(shared.key).open("wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self._values[shared.key] = value
+        return shared
+
+    def map_shared(
+        self,
+        fn: Callable[[S, T], R],
+        shared: Shared[S],
+        items: Sequence[T],
+        *,
+        progress: _ProgressFn | None = None,
+    ) -> list[R]:
+        if self.workers == 1 or len(items) <= 1:
+            return _inline(functools.partial(fn, self._values[shared.key]), items, progress)
+        return self._submit_all([(_call_shared, (fn, shared.key, item)) for item in items],
+                                progress)  # fmt: skip
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
 
 
 class DaskExecutor:
-    """Tasks on a Dask cluster through a ``distributed.Client``."""
+    """Tasks on a Dask cluster through a ``distributed.Client``; a shared value is scattered
+    to every worker once and tasks receive it from the worker's memory."""
 
     def __init__(self, name: str, client: Client) -> None:
         self.name = name
@@ -150,6 +243,18 @@ class DaskExecutor:
         info = client.scheduler_info()
         workers: Mapping[str, Mapping[str, Any]] = info.get("workers", {})
         self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        self._futures: dict[str, Any] = {}
+
+    def _gather(self, futures: list[Any], progress: _ProgressFn | None) -> list[Any]:
+        try:
+            for done, future in enumerate(_dask().as_completed(futures), start=1):
+                future.result()  # re-raise a task's exception with its original type
+                if progress is not None:
+                    progress(done, len(futures))
+            results: list[Any] = self.client.gather(futures)
+        finally:
+            self.client.cancel(futures)
+        return results
 
     def map(
         self, fn: Callable[[T], R], items: Sequence[T], *, progress: _ProgressFn | None = None
@@ -157,36 +262,24 @@ class DaskExecutor:
         if not items:
             return []
         # pure=False: no hashing of the arguments (they may be large); each item is one task.
-        futures = self.client.map(fn, list(items), pure=False)
-        try:
-            for done, future in enumerate(_dask().as_completed(futures), start=1):
-                future.result()  # re-raise a task's exception with its original type
-                if progress is not None:
-                    progress(done, len(items))
-            results: list[R] = self.client.gather(futures)
-        finally:
-            self.client.cancel(futures)
-        return results
+        return self._gather(self.client.map(fn, list(items), pure=False), progress)
 
+    def share(self, value: S) -> Shared[S]:
+        shared: Shared[S] = Shared(uuid.uuid4().hex)
+        self._futures[shared.key] = self.client.scatter(value, broadcast=True, hash=False)
+        return shared
 
-@dataclass(frozen=True, slots=True)
-class PortablePanel:
-    """A :class:`Panel` in a form that pickles; :meth:`panel` rebuilds an equal one."""
-
-    index: pd.DatetimeIndex
-    symbols: tuple[str, ...]
-    fields: dict[str, np.ndarray[Any, np.dtype[np.float64]]]
-    aux: dict[str, np.ndarray[Any, np.dtype[np.float64]]]
-    meta: dict[str, SymbolMeta]
-
-    @classmethod
-    def of(cls, panel: Panel) -> PortablePanel:
-        return cls(
-            panel.index, panel.symbols, dict(panel.fields), dict(panel.aux), dict(panel.meta)
-        )
-
-    def panel(self) -> Panel:
-        return Panel(self.index, self.symbols, self.fields, self.aux, self.meta)
+    def map_shared(
+        self,
+        fn: Callable[[S, T], R],
+        shared: Shared[S],
+        items: Sequence[T],
+        *,
+        progress: _ProgressFn | None = None,
+    ) -> list[R]:
+        value = self._futures[shared.key]
+        futures = [self.client.submit(fn, value, item, pure=False) for item in items]
+        return self._gather(futures, progress)
 
 
 def _dask() -> Any:

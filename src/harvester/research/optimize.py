@@ -47,6 +47,8 @@ from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.core.paths import atomic_path
 from harvester.data.panel import Panel
+from harvester.features._memo import Memo, new_memo, sharing
+from harvester.research.executors import Executor, SerialExecutor
 from harvester.research.folds import Fold
 from harvester.research.objective import Objective
 from harvester.research.report import (
@@ -73,6 +75,7 @@ __all__ = [
     "SamplerName",
     "TrialCallback",
     "TrialRecord",
+    "history_figure",
     "optimize",
     "optimize_html",
     "optimize_markdown",
@@ -253,6 +256,111 @@ def _returns_matrix(study: optuna.Study, trials: list[optuna.trial.FrozenTrial])
     return pd.DataFrame(columns, index=dates, dtype=float)
 
 
+@dataclass(frozen=True, slots=True)
+class _Study:
+    """What every trial evaluates on, sent to the workers once (a picklable task context)."""
+
+    panel: Panel
+    strategy: Strategy
+    folds: tuple[Fold, ...]
+    plan: Mapping[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """One trial's out-of-sample metrics and per-bar returns (dates as ISO text)."""
+
+    metrics: dict[str, float | None]
+    returns: list[float]
+    dates: list[str]
+    value: float
+
+
+# Per process: the memo of the panel being optimised, so each trial reuses the features
+# (and rule regimes) earlier trials computed for the same parameter values.
+_MEMOS: dict[str, Memo] = {}
+
+
+def _memo_for(panel: Panel) -> Memo:
+    key = panel.fingerprint()
+    if key not in _MEMOS:
+        _MEMOS.clear()
+        _MEMOS[key] = new_memo()
+    return _MEMOS[key]
+
+
+def _evaluate(study: _Study, job: tuple[HarvesterConfig, Objective]) -> _Outcome:
+    config, objective = job
+    with sharing(_memo_for(study.panel)):
+        result = walk_forward(study.panel, study.strategy, config, study.folds, plan=study.plan)
+    returns = result.equity.pct_change().iloc[1:]
+    return _Outcome(
+        metrics={k: _plain(v) for k, v in result.metrics.items()},
+        returns=[float(r) for r in returns],
+        dates=[d.isoformat() for d in returns.index],
+        value=float(objective(result.metrics)),
+    )
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, **outcome: Any) -> optuna.trial.FrozenTrial:
+    """Record ``trial``'s outcome and return it as stored."""
+    try:
+        return study.tell(trial, **outcome)
+    except RuntimeError:
+        # GridSampler stops its study when the grid is done, which only an optimize() loop
+        # accepts; the trial is stored before it tries.
+        if not _grid_done(study):
+            raise
+    return next(t for t in reversed(study.get_trials(deepcopy=False)) if t.number == trial.number)
+
+
+def _grid_done(study: optuna.Study) -> bool:
+    from optuna.samplers import GridSampler
+
+    return isinstance(study.sampler, GridSampler) and study.sampler.is_exhausted(study)
+
+
+def _run_batch(
+    study: optuna.Study,
+    trials: list[optuna.Trial],
+    configs: list[HarvesterConfig | None],
+    outcomes: list[_Outcome],
+) -> list[optuna.trial.FrozenTrial]:
+    """Tell every trial of a batch; prune invalid configs and non-finite objectives."""
+    import optuna
+
+    pruned = optuna.trial.TrialState.PRUNED
+    done = iter(outcomes)
+    told = []
+    for trial, config in zip(trials, configs, strict=True):
+        if config is None:  # apply_params refused it; the reason is set already
+            told.append(_tell(study, trial, state=pruned))
+            continue
+        outcome = next(done)
+        trial.set_user_attr("metrics", outcome.metrics)
+        trial.set_user_attr("oos_returns", outcome.returns)
+        if "oos_dates" not in study.user_attrs:
+            study.set_user_attr("oos_dates", outcome.dates)
+        if math.isfinite(outcome.value):
+            told.append(_tell(study, trial, values=outcome.value))
+        else:
+            reason = f"objective is {outcome.value} out of sample (no trades?)"
+            trial.set_user_attr("error", reason)
+            told.append(_tell(study, trial, state=pruned))
+    return told
+
+
+def _trial_config(
+    trial: optuna.Trial, space: SearchSpace, config: HarvesterConfig
+) -> HarvesterConfig | None:
+    values = {p.path: p.suggest(trial) for p in space}
+    try:
+        return apply_params(config, values)
+    except ConfigError as e:
+        trial.set_user_attr("error", str(e))
+        return None
+
+
 def optimize(
     panel: Panel,
     strategy: str | Strategy,
@@ -268,6 +376,8 @@ def optimize(
     study_name: str | None = None,
     plan: Mapping[str, object] | None = None,
     on_trial: TrialCallback | None = None,
+    executor: Executor | None = None,
+    batch: int | None = None,
 ) -> OptimizeResult:
     """Run ``n_trials`` trials of ``strategy`` over ``space`` (module docstring).
 
@@ -289,6 +399,11 @@ def optimize(
         The fold settings, recorded in the result for the report.
     on_trial
         Called with each finished trial of this call.
+    executor, batch
+        Where trials run (default: inline) and how many the sampler proposes at once
+        (default: the executor's workers). Trials are asked in batches, evaluated in
+        parallel and told in order, so with a fixed seed the same ``batch`` gives the same
+        study whichever executor runs it.
 
     Raises
     ------
@@ -304,31 +419,8 @@ def optimize(
         raise ConfigError(f"optimize needs at least 1 trial, got {n_trials}")
     resolved = STRATEGIES[strategy] if isinstance(strategy, str) else strategy
     fingerprint = panel.fingerprint()
-
-    def run_trial(trial: optuna.Trial) -> float:
-        values = {p.path: p.suggest(trial) for p in space}
-        try:
-            trial_config = apply_params(config, values)
-            result = walk_forward(panel, resolved, trial_config, folds, plan=plan)
-        except ConfigError as e:
-            trial.set_user_attr("error", str(e))
-            raise optuna.TrialPruned(str(e)) from None
-        trial.set_user_attr("metrics", {k: _plain(v) for k, v in result.metrics.items()})
-        returns = result.equity.pct_change().iloc[1:]
-        trial.set_user_attr("oos_returns", [float(r) for r in returns])
-        if "oos_dates" not in study.user_attrs:
-            study.set_user_attr("oos_dates", [d.isoformat() for d in returns.index])
-        value = objective(result.metrics)
-        if not math.isfinite(value):
-            reason = f"objective {objective.name} is {value} out of sample (no trades?)"
-            trial.set_user_attr("error", reason)
-            raise optuna.TrialPruned(reason)
-        return value
-
-    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        del study
-        if on_trial is not None:
-            on_trial(_record(trial))
+    runner = executor or SerialExecutor()
+    size = max(1, batch or runner.workers)
 
     with _quiet_optuna():
         study = optuna.create_study(
@@ -340,8 +432,26 @@ def optimize(
         )
         attrs = {"strategy": resolved.name, "objective": objective.name}
         _check_study(study, {**attrs, "data_fingerprint": fingerprint})
-        study.optimize(run_trial, n_trials=n_trials, callbacks=[callback])
+        shared = runner.share(_Study(panel, resolved, folds, plan))
+        left = n_trials
+        while left > 0 and not _grid_done(study):
+            trials = [study.ask() for _ in range(min(size, left))]
+            configs = [_trial_config(t, space, config) for t in trials]
+            jobs = [(c, objective) for c in configs if c is not None]
+            try:
+                outcomes = runner.map_shared(_evaluate, shared, jobs)
+            except BaseException:
+                for trial in trials:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                raise
+            told = _run_batch(study, trials, configs, outcomes)
+            left -= len(trials)
+            if on_trial is not None:
+                for frozen_trial in told:
+                    on_trial(_record(frozen_trial))
         frozen = study.get_trials(deepcopy=False)
+    if executor is None:
+        _MEMOS.clear()  # the study is over: hand its features back
     records = tuple(_record(t) for t in frozen)
     best = _best(records, objective)
     return OptimizeResult(
@@ -440,7 +550,7 @@ def optimize_markdown(payload: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _history_figure(result: OptimizeResult) -> str:
+def history_figure(result: OptimizeResult) -> str:
     done = [t for t in result.completed if t.value is not None]
     numbers = [t.number for t in done]
     values = [float(t.value or 0.0) for t in done]
@@ -492,7 +602,7 @@ def optimize_html(payload: Mapping[str, Any], result: OptimizeResult) -> str:
         f"trials: {trials['total']} ({trials['complete']} complete, {trials['pruned']} pruned, "
         f"{trials['fail']} failed)",
     ]
-    figures = [("Optimisation history", _history_figure(result))] if result.completed else []
+    figures = [("Optimisation history", history_figure(result))] if result.completed else []
     equity = _best_equity(result)
     tables: list[ReportTable] = []
     best = payload["best"]

@@ -12,11 +12,12 @@ of ``PATH=A,B,C`` / ``PATH=LOW:HIGH:STEP`` values (the ``--param`` syntax of
 :mod:`harvester.research.spaces`; a range is expanded to its grid points). A variant's name
 is its named config followed by its grid values: ``aggressive p_threshold=0.5``.
 
-:func:`write_sweep_report` writes ``sweep.json`` (stable keys ``strategy``, ``metric{}``,
-``plan{}``, ``data_fingerprint``, ``rows[]`` with ``variant``, ``values{}``, the table
-metrics and ``score``, ``best{}``, ``extra{}``), ``sweep.md``, ``sweep.csv`` (the
-comparison table) and ``best_config.json`` (the best variant's keys, usable with
-``--config``).
+:func:`write_sweep_report` writes ``sweep.json`` (stable keys :data:`PAYLOAD_KEYS`:
+``strategy``, ``metric{}``, ``plan{}``, ``data_fingerprint``, ``rows[]`` with ``variant``,
+the table metrics, ``score``, ``values{}`` and ``folds``, ``best{}``, ``extra{}``),
+``sweep.md``, ``sweep.html`` (a bar chart of the score per variant and every variant's
+stitched out-of-sample equity on one chart, then the tables), ``sweep.csv`` (the comparison
+table) and ``best_config.json`` (the best variant's keys, usable with ``--config``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,19 +37,34 @@ from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
 from harvester.research.folds import Fold
 from harvester.research.objective import Objective
-from harvester.research.report import json_value, markdown_cell, write_text
+from harvester.research.report import (
+    ReportTable,
+    equity_figure,
+    html_page,
+    json_value,
+    markdown_cell,
+    markdown_table,
+    png_figure,
+    report_files,
+    write_text,
+)
 from harvester.research.spaces import apply_params, overrides, parse_space
 from harvester.research.walk_forward import WalkForwardResult, walk_forward
 from harvester.strategies.rally import NAMED_CONFIGS, named_config
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = [
     "NAMED_CONFIG_KEY",
+    "PAYLOAD_KEYS",
     "TABLE_METRICS",
     "SweepResult",
     "SweepRow",
     "Variant",
     "VariantCallback",
     "sweep",
+    "sweep_html",
     "sweep_markdown",
     "sweep_payload",
     "sweep_variants",
@@ -56,6 +72,11 @@ __all__ = [
 ]
 
 NAMED_CONFIG_KEY = "strategies.rally.named_config"
+
+PAYLOAD_KEYS: tuple[str, ...] = (
+    "strategy", "metric", "plan", "data_fingerprint", "rows", "best", "extra",
+)  # fmt: skip
+"""The top-level keys of ``sweep.json``, in order (stable)."""
 
 TABLE_METRICS: tuple[str, ...] = (
     "number_of_trades", "win_rate", "sharpe", "total_return", "max_drawdown",
@@ -231,26 +252,36 @@ def sweep_payload(result: SweepResult, *, extra: Mapping[str, Any] | None = None
     }
 
 
+def _comparison_table(payload: Mapping[str, Any]) -> ReportTable:
+    best = payload["best"]
+    header = ["variant", *TABLE_METRICS, f"score ({payload['metric']['name']})"]
+    rows = []
+    for row in payload["rows"]:
+        mark = " **(best)**" if best is not None and row["variant"] == best["variant"] else ""
+        cells = [f"{row['variant']}{mark}", *(markdown_cell(row[k]) for k in TABLE_METRICS)]
+        rows.append([*cells, markdown_cell(row["score"])])
+    return ("Variants on the same folds (out of sample)", header, rows)
+
+
+def _plan_note(payload: Mapping[str, Any]) -> str:
+    return f"plan: {', '.join(f'{k} {v}' for k, v in payload['plan'].items()) or '-'}"
+
+
 def sweep_markdown(payload: Mapping[str, Any]) -> str:
     """``sweep.md``: the comparison table, best first marked, and the winner."""
     metric = payload["metric"]
     best = payload["best"]
-    header = ["variant", *TABLE_METRICS, f"score ({metric['name']})"]
+    _, header, rows = _comparison_table(payload)
     lines = [
         f"# Sweep of {payload['strategy']}: {len(payload['rows'])} variants on the same folds, "
         "out of sample",
         "",
-        f"- plan: {', '.join(f'{k} {v}' for k, v in payload['plan'].items()) or '-'}",
+        f"- {_plan_note(payload)}",
         f"- ranked by {metric['name']} ({metric['direction']})",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + " --- |" * len(header),
+        markdown_table(header, rows),
+        "",
     ]
-    for row in payload["rows"]:
-        mark = " **(best)**" if best is not None and row["variant"] == best["variant"] else ""
-        cells = [f"{row['variant']}{mark}", *(markdown_cell(row[k]) for k in TABLE_METRICS)]
-        lines.append("| " + " | ".join([*cells, markdown_cell(row["score"])]) + " |")
-    lines.append("")
     if best is None:
         lines.append("No variant has a finite score (no trades?).")
     else:
@@ -261,17 +292,63 @@ def sweep_markdown(payload: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _score_figure(payload: Mapping[str, Any]) -> str:
+    metric = payload["metric"]
+    best = payload["best"]
+    names = [row["variant"] for row in payload["rows"]]
+    scores = [math.nan if row["score"] is None else row["score"] for row in payload["rows"]]
+    colours = [
+        "tab:green" if best is not None and name == best["variant"] else "tab:blue"
+        for name in names
+    ]
+
+    def draw(axes: Axes) -> None:
+        positions = list(range(len(names)))
+        axes.barh(positions, scores, color=colours)
+        axes.set_yticks(positions, names)
+        for position, score in zip(positions, scores, strict=True):
+            if math.isnan(score):
+                axes.text(0.0, position, " no score (no trades?)", va="center")
+        axes.invert_yaxis()
+        axes.axvline(0.0, color="grey", linewidth=0.5)
+        axes.set_xlabel(f"{metric['name']} ({metric['direction']})")
+
+    title = f"{metric['name']} per variant, out of sample (green: best)"
+    return png_figure(draw, title=title)
+
+
+def sweep_html(payload: Mapping[str, Any], result: SweepResult) -> str:
+    """``sweep.html``: the score of every variant as a bar chart, every variant's stitched
+    out-of-sample equity on one chart, then the comparison table and the best variant's
+    keys."""
+    metric = payload["metric"]
+    best = payload["best"]
+    notes = [_plan_note(payload), f"ranked by {metric['name']} ({metric['direction']})"]
+    curves = {row.variant.name: row.result.equity for row in result.rows}
+    title = "Stitched out-of-sample equity of every variant"
+    figures = [
+        (f"{metric['name']} per variant", _score_figure(payload)),
+        (title, equity_figure(curves, title=title)),
+    ]
+    tables = [_comparison_table(payload)]
+    if best is not None:
+        values = next(r["values"] for r in payload["rows"] if r["variant"] == best["variant"])
+        keys = [[k, markdown_cell(v)] for k, v in values.items()]
+        tables.append((f"Best variant: {best['variant']} (best_config.json)", ["key", "value"],
+                       keys))  # fmt: skip
+    heading = f"Sweep of {payload['strategy']}: {len(payload['rows'])} variants, out of sample"
+    return html_page(heading, notes=notes, figures=figures, tables=tables)
+
+
 def write_sweep_report(
     result: SweepResult, out_dir: Path, *, extra: Mapping[str, Any] | None = None
 ) -> list[Path]:
-    """Write ``sweep.json``, ``sweep.md``, ``sweep.csv`` and (when a variant scored)
-    ``best_config.json`` to ``out_dir``; return their paths."""
+    """Write ``sweep.json``, ``sweep.md``, ``sweep.html``, ``sweep.csv`` and (when a variant
+    scored, last) ``best_config.json`` to ``out_dir``; return their paths."""
     payload = sweep_payload(result, extra=extra)
-    written = [
-        write_text(out_dir / "sweep.json", json.dumps(payload, indent=2) + "\n"),
-        write_text(out_dir / "sweep.md", sweep_markdown(payload)),
-        write_text(out_dir / "sweep.csv", result.table().to_csv(index=False)),
-    ]
+    html_text = lambda: sweep_html(payload, result)  # noqa: E731
+    written = report_files(out_dir, "sweep", payload, sweep_markdown(payload), html_text)
+    written.append(write_text(out_dir / "sweep.csv", result.table().to_csv(index=False)))
     if payload["best"] is not None:
         document = json.dumps(payload["best"]["overrides"], indent=2) + "\n"
         written.append(write_text(out_dir / "best_config.json", document))

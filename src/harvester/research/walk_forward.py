@@ -4,14 +4,19 @@ For every fold of a plan (:func:`harvester.research.folds.plan_folds`):
 
 1. ``choose_config(fold, train_panel, config)`` picks the fold's config from its training
    bars (the hook for per-fold parameter optimisation; by default the config unchanged);
-2. the strategy generates its signals on the panel **up to the end of the fold's test
-   window** — strategies are causal and refit their own models on what they are given, so
-   nothing after the test window can reach them;
-3. only the test window is simulated: the panel and the signals are cut to the test bars
-   and run through the engine from the initial capital. **Positions do not carry across
-   folds**: each fold starts flat, and a position still open at a fold's last bar is marked
-   to that bar's close (it appears in the fold's trades with exit reason ``open`` and is not
-   counted as a closed trade).
+2. the strategy's signals for the fold's test window are what it generates on the panel
+   **up to the end of that window**. Strategies are causal (the generic causality test
+   requires the output at bar t to be the same whether the panel ends at t or later), so
+   they are generated once per distinct fold config on the whole panel and cut to each
+   window: the same numbers, without regenerating the history for every fold. The engine's
+   inputs (ATR, ADV, realised volatility) and the rule regimes recorded on trades are
+   computed the same way, so a window's first bars are not in an indicator's warm-up —
+   exactly as for a trader who starts at that date with the history at hand;
+3. only the test window is simulated: signals and inputs cut to the test bars run through
+   the engine from the initial capital. **Positions do not carry across folds**: each fold
+   starts flat, and a position still open at a fold's last bar is marked to that bar's
+   close (it appears in the fold's trades with exit reason ``open`` and is not counted as
+   a closed trade).
 
 The out-of-sample equity is stitched by chaining the folds: each fold's curve is scaled so it
 starts at the previous fold's end equity, so the stitched total return is the product of the
@@ -19,10 +24,10 @@ fold returns. Overall metrics are computed on the stitched curve, with the close
 every fold. Test windows must not overlap (``stride >= test_len``) for the stitch to be a
 single timeline.
 
-Folds are independent, so they can run in parallel: pass an
+The simulations of the test windows are independent, so they can run in parallel: pass an
 :class:`~harvester.research.executors.Executor` (local processes, a Dask cluster) and each
-fold is one task. The results are bit-identical to the inline run; the strategy and
-``choose_config`` must then be picklable (module-level functions, registered strategies).
+window is one task carrying only its own bars. The results are bit-identical to the inline
+run.
 """
 
 from __future__ import annotations
@@ -35,14 +40,16 @@ import numpy as np
 import pandas as pd
 
 from harvester.analytics.metrics import compute_metrics, infer_periods_per_year, trade_stats
+from harvester.backtest._arrays import MarketArrays
 from harvester.backtest.engine import run_backtest
+from harvester.backtest.inputs import market_arrays
 from harvester.backtest.result import BacktestResult
+from harvester.backtest.trade_regimes import trade_regimes, with_regime_names
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
 from harvester.domain.trades import ExitReason
-from harvester.regimes.rules import rule_regime_names, rule_regimes_from_config
-from harvester.research.executors import Executor, PortablePanel, SerialExecutor
+from harvester.research.executors import Executor, SerialExecutor
 from harvester.research.folds import Fold
 from harvester.strategies.base import Strategy
 from harvester.strategies.registry import STRATEGIES
@@ -150,60 +157,83 @@ def _check_folds(folds: tuple[Fold, ...], n_bars: int) -> None:
         )
 
 
-def _cut_signals(signals: Signals, rows: range) -> Signals:
-    cut = slice(rows.start, rows.stop)
+def _cut_signals(signals: Signals, rows: slice) -> Signals:
     return Signals(
-        np.ascontiguousarray(signals.direction[cut]),
-        np.ascontiguousarray(signals.exit[cut]),
-        np.ascontiguousarray(signals.size[cut]),
-        np.ascontiguousarray(signals.score[cut]),
+        np.ascontiguousarray(signals.direction[rows]),
+        np.ascontiguousarray(signals.exit[rows]),
+        np.ascontiguousarray(signals.size[rows]),
+        np.ascontiguousarray(signals.score[rows]),
     )
-
-
-def _regimes(history: Panel, config: HarvesterConfig, rows: range) -> pd.DataFrame:
-    labels = rule_regimes_from_config(
-        history.array("close"), config.regimes,
-        high=history.array("high"), low=history.array("low"),
-    )  # fmt: skip
-    names = pd.DataFrame(
-        rule_regime_names(labels), index=history.index, columns=list(history.symbols)
-    )
-    return names.iloc[rows.start : rows.stop]
-
-
-def _run_fold(
-    panel: Panel, strategy: Strategy, config: HarvesterConfig, fold: Fold, choose: ChooseConfig
-) -> FoldResult:
-    index = panel.index
-    train_panel = panel.slice(index[fold.train[0]], index[fold.train[-1]])
-    fold_config = strategy.configure(choose(fold, train_panel, config))
-    history = panel.slice(end=index[fold.test.stop - 1])
-    signals = strategy.generate(history, fold_config).signals
-    test_panel = panel.slice(index[fold.test.start], index[fold.test.stop - 1])
-    result = run_backtest(
-        test_panel,
-        _cut_signals(signals, fold.test),
-        fold_config,
-        regimes=_regimes(history, fold_config, fold.test),
-    )
-    return FoldResult(
-        fold, index[fold.train[0]], index[fold.train[-1]],
-        index[fold.test.start], index[fold.test.stop - 1], result,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
-class _FoldTask:
-    """One fold's run as a picklable callable: what every fold shares, bound once."""
+class _Inputs:
+    """What one fold config makes of the whole panel: signals, engine inputs, regime codes."""
 
-    panel: Panel | PortablePanel
-    strategy: Strategy
     config: HarvesterConfig
-    choose: ChooseConfig
+    signals: Signals
+    market: MarketArrays
+    regimes: pd.DataFrame
 
-    def __call__(self, fold: Fold) -> FoldResult:
-        panel = self.panel.panel() if isinstance(self.panel, PortablePanel) else self.panel
-        return _run_fold(panel, self.strategy, self.config, fold, self.choose)
+
+def _inputs(panel: Panel, strategy: Strategy, config: HarvesterConfig) -> _Inputs:
+    signals = strategy.generate(panel, config).signals
+    market = market_arrays(panel, config)
+    return _Inputs(config, signals, market, trade_regimes(panel, config.regimes))
+
+
+@dataclass(frozen=True, slots=True)
+class _TestWindow:
+    """One fold's test window, everything cut to its bars: a small, picklable task."""
+
+    fold: Fold
+    train_dates: tuple[pd.Timestamp, pd.Timestamp]
+    panel: Panel
+    signals: Signals
+    market: MarketArrays
+    regimes: pd.DataFrame
+    config: HarvesterConfig
+
+
+def _window(panel: Panel, fold: Fold, inputs: _Inputs) -> _TestWindow:
+    index, rows = panel.index, slice(fold.test.start, fold.test.stop)
+    return _TestWindow(
+        fold=fold,
+        train_dates=(index[fold.train[0]], index[fold.train[-1]]),
+        panel=panel.slice(index[fold.test.start], index[fold.test.stop - 1]),
+        signals=_cut_signals(inputs.signals, rows),
+        market=inputs.market.rows(rows),
+        regimes=inputs.regimes.iloc[rows],
+        config=inputs.config,
+    )
+
+
+def _windows(
+    panel: Panel, strategy: Strategy, config: HarvesterConfig, folds: tuple[Fold, ...],
+    choose: ChooseConfig,
+) -> list[_TestWindow]:  # fmt: skip
+    index = panel.index
+    windows: list[_TestWindow] = []
+    inputs: _Inputs | None = None
+    for fold in folds:
+        train_panel = panel.slice(index[fold.train[0]], index[fold.train[-1]])
+        fold_config = strategy.configure(choose(fold, train_panel, config))
+        # Consecutive folds usually share their config; only the latest inputs are kept.
+        if inputs is None or inputs.config.content_hash() != fold_config.content_hash():
+            inputs = None  # free the previous config's arrays first
+            inputs = _inputs(panel, strategy, fold_config)
+        windows.append(_window(panel, fold, inputs))
+    return windows
+
+
+def _simulate(window: _TestWindow) -> FoldResult:
+    result = run_backtest(
+        window.panel, window.signals, window.config,
+        regimes=window.regimes, market=window.market,
+    )  # fmt: skip
+    dates = window.panel.index
+    return FoldResult(window.fold, *window.train_dates, dates[0], dates[-1],
+                      with_regime_names(result))  # fmt: skip
 
 
 def stitch_equity(folds: tuple[FoldResult, ...]) -> pd.Series:
@@ -269,10 +299,8 @@ def walk_forward(
     """
     resolved = STRATEGIES[strategy] if isinstance(strategy, str) else strategy
     _check_folds(folds, panel.shape[0])
-    # A Panel does not pickle; tasks for an executor carry it as a PortablePanel.
-    shipped = panel if executor is None else PortablePanel.of(panel)
-    task = _FoldTask(shipped, resolved, config, choose_config)
-    results = tuple((executor or SerialExecutor()).map(task, folds, progress=progress))
+    windows = _windows(panel, resolved, config, folds, choose_config)
+    results = tuple((executor or SerialExecutor()).map(_simulate, windows, progress=progress))
     equity = stitch_equity(results)
     return WalkForwardResult(
         strategy=resolved.name,

@@ -127,7 +127,8 @@ def regime_logits(labels: np.ndarray, p: ComposerStrategyConfig) -> FloatArray:
 
     ``UNKNOWN`` bars take the neutral row when ``unknown_as_neutral``, else NaN.
     """
-    return _logit_table(p)[_table_rows(labels)]
+    logits: FloatArray = _logit_table(p)[_table_rows(labels)]
+    return logits
 
 
 def regime_weights(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -13,7 +15,9 @@ from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
 from harvester.research.composer_training import (
+    PAYLOAD_KEYS,
     ComposerTraining,
+    class_seed,
     composer_weight_space,
     group_by_asset_class,
     train_composer,
@@ -91,7 +95,7 @@ def test_written_configs_reproduce_each_classs_best_trial(tmp_path: Path) -> Non
     assert sorted(p.name for p in written) == sorted(
         [*(f"composer_{c}.json" for c in ("crypto", "etf", "equity")),
          *(f"trials_{c}.csv" for c in ("crypto", "etf", "equity")),
-         "composer_weights.json", "train_composer.md"]
+         "composer_weights.json", "train_composer.md", "train_composer.html"]
     )  # fmt: skip
     composite = make_objective("composite")
     for trained in training.classes:
@@ -130,3 +134,53 @@ def test_classes_can_be_chosen_and_must_have_symbols() -> None:
             _panel(), HarvesterConfig(), objective=make_objective("sharpe"), n_trials=1,
             folds=_folds(), classes=["bonds"],
         )  # fmt: skip
+
+
+def test_each_class_has_its_own_stable_seed() -> None:
+    # seed 11 plus the class's index in (crypto, etf, equity), by hand.
+    assert [class_seed(11, c) for c in ("crypto", "etf", "equity")] == [11, 12, 13]
+    assert class_seed(None, "etf") is None
+    by_class = _trained().by_class()
+    assert {c: t.result.seed for c, t in by_class.items()} == {
+        "crypto": 11,
+        "etf": 12,
+        "equity": 13,
+    }
+    # ETF and equity search the same number of parameters, yet draw different values.
+    etf, equity = by_class["etf"].result.trials[0], by_class["equity"].result.trials[0]
+    assert len(etf.params) == len(equity.params)
+    assert etf.params["composer.temperature"] != equity.params["composer.temperature"]
+    # The ETF study draws the same first trial when trained alone (seed of the class only).
+    alone = train_composer(
+        _panel(), HarvesterConfig(), objective=make_objective("composite"), n_trials=1,
+        folds=_folds(), seed=11, classes=["etf"],
+    )  # fmt: skip
+    assert alone.classes[0].result.trials[0].params == etf.params
+
+
+def test_json_keys_are_stable_and_html_has_history_and_weights(tmp_path: Path) -> None:
+    write_training_report(_trained(), tmp_path, extra={"data": "synthetic"})
+    payload = json.loads((tmp_path / "composer_weights.json").read_text())
+    keys = ["strategy", "objective", "plan", "data_fingerprint", "classes", "skipped", "extra"]
+    assert list(payload) == keys and list(PAYLOAD_KEYS) == keys
+    assert list(payload["classes"]["etf"]) == [
+        "symbols", "study", "storage", "seed", "space", "trials", "best", "config_file",
+    ]  # fmt: skip
+    assert payload["classes"]["etf"]["seed"] == 12
+    page = (tmp_path / "train_composer.html").read_text()
+    found = re.findall(r"<h2>([^<]*)</h2><img alt='[^']*' src='data:image/png;base64,", page)
+    assert [html.unescape(f) for f in found] == [
+        f"{c}: {kind}" for c in ("crypto", "etf", "equity")
+        for kind in ("optimisation history", "best weights")
+    ]  # fmt: skip
+    sections = [html.unescape(f) for f in re.findall(r"<h2>([^<]*)</h2>", page)]
+    assert sections[6] == "Best out-of-sample result per asset class"
+    assert [s.split(" (")[0] for s in sections[7:]] == [
+        f"{c}: best regime × strategy logits" for c in ("crypto", "etf", "equity")
+    ]
+    # The ETF logits table: a row per regime, a column per eligible strategy (no breakout).
+    etf = _trained().by_class()["etf"].result.best
+    assert etf is not None
+    trend = etf.params["strategies.composer.w_trend_momentum"]
+    assert "<th>regime</th><th>momentum</th><th>mean_reversion</th></tr>" in page
+    assert f"<td>trend</td><td>{trend:.4g}</td>" in page

@@ -8,6 +8,7 @@ so they import in worker processes without the test modules.
 from __future__ import annotations
 
 import operator
+import pickle
 from collections.abc import Iterator
 from functools import cache, partial
 
@@ -19,8 +20,11 @@ from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
 from harvester.research import executors
-from harvester.research.executors import Executor, PortablePanel, open_executor
+from harvester.research.executors import Executor, open_executor
 from harvester.research.folds import plan_folds
+from harvester.research.objective import make_objective
+from harvester.research.optimize import OptimizeResult, optimize
+from harvester.research.spaces import Param
 from harvester.research.walk_forward import WalkForwardResult, walk_forward
 from harvester.testing import SyntheticParams, generate_market
 
@@ -124,11 +128,11 @@ def _walk(executor: Executor | None) -> WalkForwardResult:
     return walk_forward(panel, "composer", HarvesterConfig(), folds, executor=executor)
 
 
-def test_a_portable_panel_rebuilds_an_equal_panel() -> None:
+def test_a_panel_survives_pickling() -> None:
     panel = _panel()
-    rebuilt = PortablePanel.of(panel).panel()
+    rebuilt = pickle.loads(pickle.dumps(panel))
     assert rebuilt.fingerprint() == panel.fingerprint()
-    assert rebuilt.symbols == panel.symbols
+    assert rebuilt.symbols == panel.symbols and rebuilt.meta == panel.meta
 
 
 @pytest.mark.parametrize("name", ["local_pool", "dask_executor"])
@@ -152,3 +156,39 @@ def test_walk_forward_is_identical_inline_in_local_processes_and_on_a_dask_clust
     pd.testing.assert_frame_equal(other.trades(), inline.trades(), check_exact=True)
     assert dict(other.metrics) == pytest.approx(dict(inline.metrics), rel=0, abs=0, nan_ok=True)
     assert other.data_fingerprint == inline.data_fingerprint
+
+
+def test_a_shared_value_reaches_every_task_once_sent(executor: Executor) -> None:
+    # operator.getitem(value, item): every task reads the one shared list.
+    value = [10 * i for i in range(50)]
+    shared = executor.share(value)
+    calls: list[tuple[int, int]] = []
+    items = [3, 0, 49, 7]
+    got = executor.map_shared(
+        operator.getitem, shared, items, progress=lambda d, t: calls.append((d, t))
+    )
+    assert got == [30, 0, 490, 70]
+    assert calls == [(done, 4) for done in range(1, 5)]
+    assert executor.map_shared(operator.getitem, shared, [1]) == [10]  # reused, one item
+
+
+def test_an_optimisation_is_the_same_study_on_every_executor(executor: Executor) -> None:
+    # Trials are asked two at a time whatever runs them: with one seed, one study.
+    panel = _panel()
+    folds = plan_folds(panel.shape[0], train_len=252, test_len=126, purge=5)
+    space = (
+        Param("strategies.composer.entry_threshold", "float", 0.15, 0.6),
+        Param("strategies.composer.momentum_lookback", "int", 15, 40, step=5),
+    )
+
+    def run(runner: Executor | None) -> OptimizeResult:
+        return optimize(
+            panel, "composer", HarvesterConfig(), space=space, objective=make_objective("sharpe"),
+            n_trials=4, folds=folds, seed=3, executor=runner, batch=2,
+        )  # fmt: skip
+
+    inline, other = run(None), run(executor)
+    assert [t.params for t in other.trials] == [t.params for t in inline.trials]
+    assert [t.value for t in other.trials] == [t.value for t in inline.trials]
+    pd.testing.assert_frame_equal(other.trial_returns, inline.trial_returns)
+    assert len(inline.completed) >= 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
+import re
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from harvester.research.objective import make_objective
 from harvester.research.spaces import apply_params
 from harvester.research.sweep import (
     NAMED_CONFIG_KEY,
+    PAYLOAD_KEYS,
     TABLE_METRICS,
     SweepResult,
     Variant,
@@ -125,8 +128,8 @@ def test_invalid_variant_fails_before_any_run() -> None:
 def test_report_files_and_best_config(tmp_path: Path) -> None:
     result = _swept()
     written = write_sweep_report(result, tmp_path, extra={"data": "synthetic"})
-    assert sorted(p.name for p in written) == [
-        "best_config.json", "sweep.csv", "sweep.json", "sweep.md",
+    assert [p.name for p in written] == [
+        "sweep.json", "sweep.md", "sweep.html", "sweep.csv", "best_config.json",
     ]  # fmt: skip
     csv = pd.read_csv(tmp_path / "sweep.csv")
     pd.testing.assert_frame_equal(csv, result.table(), check_dtype=False)
@@ -139,3 +142,27 @@ def test_report_files_and_best_config(tmp_path: Path) -> None:
     rerun = walk_forward(_panel(), "rally", resolved.config, _folds())
     assert rerun.metrics["sharpe"] == pytest.approx(best.score, rel=1e-12)
     assert f"| {best.variant.name} **(best)** |" in (tmp_path / "sweep.md").read_text()
+
+
+def test_json_keys_are_stable_and_html_has_scores_and_every_equity(tmp_path: Path) -> None:
+    result = _swept()
+    write_sweep_report(result, tmp_path)
+    payload = json.loads((tmp_path / "sweep.json").read_text())
+    keys = ["strategy", "metric", "plan", "data_fingerprint", "rows", "best", "extra"]
+    assert list(payload) == keys and list(PAYLOAD_KEYS) == keys
+    assert list(payload["rows"][0]) == ["variant", *TABLE_METRICS, "score", "values", "folds"]
+    page = (tmp_path / "sweep.html").read_text()
+    found = re.findall(r"<h2>([^<]*)</h2><img alt='[^']*' src='data:image/png;base64,", page)
+    assert [html.unescape(f) for f in found] == [
+        "sharpe per variant", "Stitched out-of-sample equity of every variant",
+    ]  # fmt: skip
+    sections = [html.unescape(f) for f in re.findall(r"<h2>([^<]*)</h2>", page)]
+    best = result.best
+    assert best is not None
+    assert sections[2:] == [
+        "Variants on the same folds (out of sample)",
+        f"Best variant: {best.variant.name} (best_config.json)",
+    ]
+    assert f"<td>{NAMED_CONFIG_KEY}</td><td>{best.variant.name}</td>" in page
+    for name in _NAMES:
+        assert f"<td>{name}" in page

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from harvester.backtest.engine import run_backtest
+from harvester.backtest.inputs import market_arrays
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
@@ -97,19 +98,33 @@ def test_a_signal_outside_every_test_window_never_trades() -> None:
 
 
 @pytest.mark.parametrize("name", ["composer", "consensus"])
-def test_per_fold_signals_equal_signals_computed_once_on_the_full_panel(name: str) -> None:
+def test_each_fold_equals_a_run_that_knows_only_the_history_up_to_its_test_end(
+    name: str,
+) -> None:
+    # The walk-forward generates once on the whole panel; by hand, every fold regenerates
+    # on the panel cut after its last test bar, as a trader at that date could.
     panel = _panel()
     strategy = STRATEGIES[name]
     config = strategy.configure(HarvesterConfig())
-    full = strategy.generate(panel, config).signals
     for fold in _run(name).folds:
+        history = panel.slice(end=fold.test_end)
         rows = slice(fold.fold.test.start, fold.fold.test.stop)
+        signals = strategy.generate(history, config).signals
+        cut = Signals(
+            np.ascontiguousarray(signals.direction[rows]), np.ascontiguousarray(signals.exit[rows]),
+            np.ascontiguousarray(signals.size[rows]), np.ascontiguousarray(signals.score[rows]),
+        )  # fmt: skip
+        market = market_arrays(history, config).rows(rows)
         test_panel = panel.slice(fold.test_start, fold.test_end)
-        cut = Signals(full.direction[rows], full.exit[rows], full.size[rows], full.score[rows])
-        once = run_backtest(test_panel, cut, config)
-        pd.testing.assert_frame_equal(once.equity, fold.result.equity)
+        by_hand = run_backtest(test_panel, cut, config, market=market)
+        pd.testing.assert_frame_equal(by_hand.equity, fold.result.equity)
         pd.testing.assert_frame_equal(
-            once.trades, fold.result.trades.drop(columns="regime"), check_dtype=False
+            by_hand.trades, fold.result.trades.drop(columns="regime"), check_dtype=False
+        )
+        assert (
+            fold.result.trades["regime"]
+            .isin(["trend", "chop", "volatile", "neutral", "unknown"])
+            .all()
         )
 
 

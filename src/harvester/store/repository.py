@@ -1,0 +1,581 @@
+"""The store's small API: record what a run did and read back what the next run needs.
+
+Every function opens its own unit of work and returns plain frozen dataclasses or
+DataFrames, never ORM rows, so no caller holds a session. Writes that a rerun of the same
+day repeats are idempotent: ``record_order`` (by ``client_order_id``), ``record_fill`` (by
+``broker_fill_id`` when given), ``snapshot_equity`` (one row per account and date, the last
+write wins) and ``record_trade`` (one row per account, strategy, symbol, entry and exit
+date). ``close_position`` deletes the position and writes its journal row in one
+transaction, so a crash leaves either both or neither.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from harvester import __version__
+from harvester.core.errors import DataError
+from harvester.store.database import Store
+from harvester.store.errors import StoreConflictError
+from harvester.store.models import (
+    DEFAULT_ACCOUNT,
+    EquitySnapshotRow,
+    FillRow,
+    ModelArtifactRow,
+    OrderRow,
+    PositionRow,
+    RunRow,
+    ScanResultRow,
+    SignalRow,
+    TradeRow,
+)
+
+__all__ = [
+    "EquitySnapshot",
+    "Fill",
+    "Order",
+    "Position",
+    "Trade",
+    "close_position",
+    "equity_history",
+    "finish_run",
+    "journal",
+    "latest_models",
+    "open_positions",
+    "order_by_client_id",
+    "record_fill",
+    "record_model",
+    "record_order",
+    "record_run",
+    "record_scan_results",
+    "record_signals",
+    "record_trade",
+    "snapshot_equity",
+    "update_order",
+    "upsert_position",
+]
+
+SIGNAL_COLUMNS = ("date", "symbol", "strategy", "direction", "score")
+SIGNAL_OPTIONAL = ("conviction", "size", "stop", "target")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order as stored."""
+
+    id: int
+    client_order_id: str
+    run_id: int | None
+    account: str
+    symbol: str
+    side: str
+    qty: float
+    order_type: str
+    limit_price: float | None
+    stop_price: float | None
+    status: str
+    submitted_at: datetime
+    updated_at: datetime
+    broker_order_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """A fill as stored."""
+
+    id: int
+    order_id: int
+    qty: float
+    price: float
+    fee: float
+    filled_at: datetime
+    broker_fill_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """An open position; ``side`` is 1 (long) or -1 (short), ``qty`` is positive."""
+
+    symbol: str
+    side: int
+    qty: float
+    avg_price: float
+    opened_at: datetime
+    stop: float | None = None
+    target: float | None = None
+    strategy: str = "default"
+    account: str = DEFAULT_ACCOUNT
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A closed trade for the journal; ``trade_return`` is a fraction (0.05 = +5 %)."""
+
+    symbol: str
+    side: int
+    entry_date: date
+    entry_price: float
+    exit_date: date
+    exit_price: float
+    qty: float
+    pnl: float
+    trade_return: float
+    exit_reason: str
+    bars_held: int
+    strategy: str = "default"
+    account: str = DEFAULT_ACCOUNT
+    regime: str | None = None
+    mfe: float | None = None
+    mae: float | None = None
+    run_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EquitySnapshot:
+    """The account at one day's close."""
+
+    date: date
+    equity: float
+    cash: float
+    exposure: float
+    unrealised_pnl: float
+    n_signals: int = 0
+    n_positions: int = 0
+    account: str = DEFAULT_ACCOUNT
+
+
+def _values(row: object, cls: type[Any]) -> dict[str, Any]:
+    return {f.name: getattr(row, f.name) for f in fields(cls)}
+
+
+# ---- runs -------------------------------------------------------------------------------
+
+
+def record_run(
+    store: Store,
+    kind: str,
+    *,
+    config_hash: str | None = None,
+    git_commit: str | None = None,
+    started_at: datetime | None = None,
+) -> int:
+    """Record the start of a run and return its id."""
+    with store.session() as session:
+        row = RunRow(
+            kind=kind,
+            started_at=started_at or _now(),
+            status="running",
+            config_hash=config_hash,
+            version=__version__,
+            git_commit=git_commit,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def finish_run(
+    store: Store, run_id: int, status: str = "ok", *, finished_at: datetime | None = None
+) -> None:
+    """Mark a run finished with ``status`` (``ok``, ``failed``, ...)."""
+    with store.session() as session:
+        row = session.get(RunRow, run_id)
+        if row is None:
+            raise DataError(f"run {run_id} is not in the database")
+        row.status, row.finished_at = status, finished_at or _now()
+
+
+# ---- signals and scans ------------------------------------------------------------------
+
+
+def _day(value: Any) -> date:
+    return pd.Timestamp(value).date()
+
+
+def _clean(value: Any) -> Any:
+    """Return a JSON-safe scalar: NaN becomes None, numpy scalars become Python ones."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _optional_float(value: Any) -> float | None:
+    cleaned = _clean(value)
+    return None if cleaned is None else float(cleaned)
+
+
+def record_signals(store: Store, run_id: int, signals: pd.DataFrame) -> int:
+    """Store a run's signals and return how many were written.
+
+    Needs columns ``date, symbol, strategy, direction, score``; ``conviction, size, stop,
+    target`` are stored when present.
+    """
+    missing = [c for c in SIGNAL_COLUMNS if c not in signals.columns]
+    if missing:
+        raise DataError(f"signals frame lacks column(s) {', '.join(missing)}")
+    rows = []
+    for record in signals.to_dict("records"):
+        optional = {c: _optional_float(record.get(c)) for c in SIGNAL_OPTIONAL}
+        rows.append(
+            SignalRow(
+                run_id=run_id,
+                date=_day(record["date"]),
+                symbol=str(record["symbol"]),
+                strategy=str(record["strategy"]),
+                direction=int(record["direction"]),
+                score=float(record["score"]),
+                **optional,
+            )
+        )
+    with store.session() as session:
+        session.add_all(rows)
+    return len(rows)
+
+
+def record_scan_results(store: Store, run_id: int, day: date, ranking: pd.DataFrame) -> int:
+    """Store a scan's ranking (columns ``symbol``, ``score``, optional ``rank``; every other
+    column goes into ``fields`` as JSON) and return how many rows were written.
+    """
+    missing = [c for c in ("symbol", "score") if c not in ranking.columns]
+    if missing:
+        raise DataError(f"scan ranking lacks column(s) {', '.join(missing)}")
+    if "rank" not in ranking.columns:
+        ranking = ranking.assign(rank=ranking["score"].rank(ascending=False, method="first"))
+    extra = [c for c in ranking.columns if c not in {"symbol", "score", "rank"}]
+    rows = [
+        ScanResultRow(
+            run_id=run_id,
+            date=day,
+            symbol=str(record["symbol"]),
+            rank=int(record["rank"]),
+            score=float(record["score"]),
+            fields={c: _clean(record[c]) for c in extra},
+        )
+        for record in ranking.to_dict("records")
+    ]
+    with store.session() as session:
+        session.add_all(rows)
+    return len(rows)
+
+
+# ---- orders and fills -------------------------------------------------------------------
+
+
+def _order(row: OrderRow) -> Order:
+    return Order(**_values(row, Order))
+
+
+def order_by_client_id(store: Store, client_order_id: str) -> Order | None:
+    """Return the order with ``client_order_id`` or None."""
+    with store.session() as session:
+        row = session.scalars(
+            select(OrderRow).where(OrderRow.client_order_id == client_order_id)
+        ).one_or_none()
+        return None if row is None else _order(row)
+
+
+def record_order(
+    store: Store,
+    *,
+    client_order_id: str,
+    symbol: str,
+    side: str,
+    qty: float,
+    order_type: str = "market",
+    limit_price: float | None = None,
+    stop_price: float | None = None,
+    status: str = "new",
+    run_id: int | None = None,
+    account: str = DEFAULT_ACCOUNT,
+    broker_order_id: str | None = None,
+    submitted_at: datetime | None = None,
+) -> Order:
+    """Store a new order; if ``client_order_id`` is already stored, return that order unchanged.
+
+    This is what makes a repeated submission harmless: the caller sees the first order and
+    its status, and can decide not to send it again.
+    """
+    existing = order_by_client_id(store, client_order_id)
+    if existing is not None:
+        return existing
+    if side not in {"buy", "sell"}:
+        raise DataError(f"order side {side!r} is not buy or sell")
+    when = submitted_at or _now()
+    row = OrderRow(
+        client_order_id=client_order_id,
+        run_id=run_id,
+        account=account,
+        symbol=symbol,
+        side=side,
+        qty=float(qty),
+        order_type=order_type,
+        limit_price=limit_price,
+        stop_price=stop_price,
+        status=status,
+        submitted_at=when,
+        updated_at=when,
+        broker_order_id=broker_order_id,
+    )
+    try:
+        with store.session() as session:
+            session.add(row)
+            session.flush()
+            return _order(row)
+    except StoreConflictError:
+        raced = order_by_client_id(store, client_order_id)  # another process stored it first
+        if raced is None:
+            raise
+        return raced
+
+
+def update_order(
+    store: Store, client_order_id: str, *, status: str, broker_order_id: str | None = None
+) -> Order:
+    """Set an order's status (and the broker's id when known) and return it."""
+    with store.session() as session:
+        row = session.scalars(
+            select(OrderRow).where(OrderRow.client_order_id == client_order_id)
+        ).one_or_none()
+        if row is None:
+            raise DataError(f"order {client_order_id!r} is not in the database")
+        row.status, row.updated_at = status, _now()
+        if broker_order_id is not None:
+            row.broker_order_id = broker_order_id
+        session.flush()
+        return _order(row)
+
+
+def record_fill(
+    store: Store,
+    order_id: int,
+    *,
+    qty: float,
+    price: float,
+    fee: float = 0.0,
+    filled_at: datetime | None = None,
+    broker_fill_id: str | None = None,
+) -> Fill:
+    """Store a fill of order ``order_id``; a repeated ``broker_fill_id`` returns the stored fill.
+
+    A fill whose order is not stored is refused (:class:`StoreConflictError`).
+    """
+    with store.session() as session:
+        if broker_fill_id is not None:
+            row = session.scalars(
+                select(FillRow).where(FillRow.broker_fill_id == broker_fill_id)
+            ).one_or_none()
+            if row is not None:
+                return Fill(**_values(row, Fill))
+        row = FillRow(
+            order_id=order_id,
+            qty=float(qty),
+            price=float(price),
+            fee=float(fee),
+            filled_at=filled_at or _now(),
+            broker_fill_id=broker_fill_id,
+        )
+        session.add(row)
+        session.flush()
+        return Fill(**_values(row, Fill))
+
+
+# ---- positions, journal, snapshots ------------------------------------------------------
+
+
+def _position_row(session: Session, account: str, strategy: str, symbol: str) -> PositionRow | None:
+    return session.scalars(
+        select(PositionRow).where(
+            PositionRow.account == account,
+            PositionRow.strategy == strategy,
+            PositionRow.symbol == symbol,
+        )
+    ).one_or_none()
+
+
+def open_positions(
+    store: Store, *, account: str = DEFAULT_ACCOUNT, strategy: str | None = None
+) -> list[Position]:
+    """Return the open positions of ``account`` (optionally one strategy), by symbol."""
+    query = select(PositionRow).where(PositionRow.account == account)
+    if strategy is not None:
+        query = query.where(PositionRow.strategy == strategy)
+    with store.session() as session:
+        rows = session.scalars(query.order_by(PositionRow.symbol, PositionRow.strategy))
+        return [Position(**_values(row, Position)) for row in rows]
+
+
+def upsert_position(store: Store, position: Position) -> Position:
+    """Insert or replace the position of (account, strategy, symbol) and return it."""
+    with store.session() as session:
+        row = _position_row(session, position.account, position.strategy, position.symbol)
+        values = _values(position, Position)
+        values["updated_at"] = position.updated_at or _now()
+        if row is None:
+            row = PositionRow(**values)
+            session.add(row)
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+        session.flush()
+        return Position(**_values(row, Position))
+
+
+def _trade_row(session: Session, trade: Trade) -> TradeRow:
+    row = session.scalars(
+        select(TradeRow).where(
+            TradeRow.account == trade.account,
+            TradeRow.strategy == trade.strategy,
+            TradeRow.symbol == trade.symbol,
+            TradeRow.entry_date == trade.entry_date,
+            TradeRow.exit_date == trade.exit_date,
+        )
+    ).one_or_none()
+    if row is None:
+        row = TradeRow(**_values(trade, Trade))
+        session.add(row)
+    return row
+
+
+def record_trade(store: Store, trade: Trade) -> None:
+    """Add a closed trade to the journal (a repeat of the same trade is ignored)."""
+    with store.session() as session:
+        _trade_row(session, trade)
+
+
+def close_position(
+    store: Store,
+    symbol: str,
+    *,
+    strategy: str = "default",
+    account: str = DEFAULT_ACCOUNT,
+    trade: Trade | None = None,
+) -> bool:
+    """Delete the open position and journal ``trade`` in one transaction.
+
+    Returns False when there was no such position (for instance on a rerun of the same day).
+    """
+    with store.session() as session:
+        result = session.execute(
+            delete(PositionRow).where(
+                PositionRow.account == account,
+                PositionRow.strategy == strategy,
+                PositionRow.symbol == symbol,
+            )
+        )
+        if trade is not None:
+            _trade_row(session, trade)
+        return bool(getattr(result, "rowcount", 0))
+
+
+def journal(store: Store, *, account: str = DEFAULT_ACCOUNT) -> pd.DataFrame:
+    """Return the closed trades of ``account``, oldest exit first, one column per field."""
+    with store.session() as session:
+        rows = session.scalars(
+            select(TradeRow)
+            .where(TradeRow.account == account)
+            .order_by(TradeRow.exit_date, TradeRow.symbol)
+        )
+        records = [_values(row, Trade) for row in rows]
+    return pd.DataFrame(records, columns=[f.name for f in fields(Trade)])
+
+
+def snapshot_equity(store: Store, snapshot: EquitySnapshot) -> None:
+    """Store the day's snapshot; a second snapshot of the same day replaces the first."""
+    values = _values(snapshot, EquitySnapshot)
+    with store.session() as session:
+        row = session.scalars(
+            select(EquitySnapshotRow).where(
+                EquitySnapshotRow.account == snapshot.account,
+                EquitySnapshotRow.date == snapshot.date,
+            )
+        ).one_or_none()
+        if row is None:
+            session.add(EquitySnapshotRow(**values))
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+
+
+def equity_history(store: Store, *, account: str = DEFAULT_ACCOUNT) -> pd.DataFrame:
+    """Return the daily snapshots of ``account`` indexed by date."""
+    with store.session() as session:
+        rows = session.scalars(
+            select(EquitySnapshotRow)
+            .where(EquitySnapshotRow.account == account)
+            .order_by(EquitySnapshotRow.date)
+        )
+        records = [_values(row, EquitySnapshot) for row in rows]
+    frame = pd.DataFrame(records, columns=[f.name for f in fields(EquitySnapshot)])
+    return frame.drop(columns="account").set_index("date")
+
+
+# ---- model artifacts --------------------------------------------------------------------
+
+
+def record_model(
+    store: Store,
+    *,
+    symbol: str,
+    strategy: str,
+    path: str,
+    trained_at: datetime,
+    metrics: Mapping[str, Any] | None = None,
+    data_fingerprint: str | None = None,
+) -> None:
+    """Record a trained model file's metadata."""
+    with store.session() as session:
+        session.add(
+            ModelArtifactRow(
+                symbol=symbol,
+                strategy=strategy,
+                path=path,
+                trained_at=trained_at,
+                metrics={k: _clean(v) for k, v in (metrics or {}).items()},
+                data_fingerprint=data_fingerprint,
+            )
+        )
+
+
+MODEL_COLUMNS = ("symbol", "strategy", "path", "trained_at", "metrics", "data_fingerprint")
+
+
+def latest_models(store: Store, *, strategy: str | None = None) -> pd.DataFrame:
+    """Return the newest model per (symbol, strategy), with the columns of ``MODEL_COLUMNS``."""
+    newest = select(
+        ModelArtifactRow.symbol,
+        ModelArtifactRow.strategy,
+        func.max(ModelArtifactRow.trained_at).label("trained_at"),
+    ).group_by(ModelArtifactRow.symbol, ModelArtifactRow.strategy)
+    if strategy is not None:
+        newest = newest.where(ModelArtifactRow.strategy == strategy)
+    latest = newest.subquery()
+    query = (
+        select(ModelArtifactRow)
+        .join(
+            latest,
+            (ModelArtifactRow.symbol == latest.c.symbol)
+            & (ModelArtifactRow.strategy == latest.c.strategy)
+            & (ModelArtifactRow.trained_at == latest.c.trained_at),
+        )
+        .order_by(ModelArtifactRow.strategy, ModelArtifactRow.symbol)
+    )
+    with store.session() as session:
+        records = [{c: getattr(row, c) for c in MODEL_COLUMNS} for row in session.scalars(query)]
+    return pd.DataFrame(records, columns=list(MODEL_COLUMNS))

@@ -1,0 +1,1 @@
+"""Brokers behind one port (:class:`~harvester.live.brokers.base.Broker`)."""

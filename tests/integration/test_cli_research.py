@@ -54,6 +54,20 @@ def test_walk_forward_json_goes_to_stdout(
     assert sum(f["trades"] for f in payload["folds"]) == payload["overall"]["number_of_trades"]
 
 
+def test_walk_forward_on_local_processes_prints_the_same_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(*executor: str) -> dict[str, object]:
+        args = ["walk-forward", "--strategy", "consensus", "--format", "json", *executor]
+        code = main([*args, "--out", str(tmp_path / "-".join(executor or ("inline",)))])
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        payload: dict[str, object] = json.loads(captured.out)
+        return payload
+
+    assert run("--executor", "local:2") == run()
+
+
 def test_walk_forward_optimises_each_fold_on_its_training_bars(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -26,6 +26,7 @@ from harvester.research.ab_test import (
     write_ab_report,
 )
 from harvester.research.bias import BiasReport, bias_check, write_bias_report
+from harvester.research.executors import Executor, open_executor
 from harvester.research.folds import Fold, plan_folds
 from harvester.research.objective import make_objective
 from harvester.research.optimize import (
@@ -141,6 +142,7 @@ def _walk_forward(
     plan: WalkForwardPlan,
     search: PerFoldSearch | None = None,
     on_progress: ProgressCallback | None = None,
+    executor: Executor | None = None,
 ) -> tuple[WalkForwardResult, str, PerFoldOptimizer | None]:
     loaded = load_data(ctx, spec)
     folds = plan_folds_for(loaded.panel.shape[0], plan)
@@ -150,11 +152,13 @@ def _walk_forward(
             strategy, space=_space(strategy, search.params),
             objective=make_objective(search.objective), n_trials=search.trials,
             purge=plan.purge, embargo=plan.embargo, sampler=search.sampler, seed=search.seed,
+            executor=executor,
         )  # fmt: skip
     choose = counting(len(folds), on_progress or _ignore, *(() if chooser is None else (chooser,)))
     result = walk_forward(
-        loaded.panel, strategy, ctx.config, folds, plan=plan.as_dict(), choose_config=choose
-    )
+        loaded.panel, strategy, ctx.config, folds, plan=plan.as_dict(), choose_config=choose,
+        executor=executor,
+    )  # fmt: skip
     if on_progress is not None:
         on_progress(len(folds), len(folds))
     return result, loaded.source, chooser
@@ -173,12 +177,17 @@ def run_walk_forward(
     out_dir: Path | None = None,
     search: PerFoldSearch | None = None,
     on_progress: ProgressCallback | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
 ) -> WalkForwardJob:
     """Walk ``strategy`` forward over the data ``spec`` and write the JSON/MD/HTML report;
-    with ``search``, every fold's parameters are optimised on its training bars first."""
-    result, source, chooser = _walk_forward(
-        ctx, spec, strategy=strategy, plan=plan, search=search, on_progress=on_progress
-    )
+    with ``search``, every fold's parameters are optimised on its training bars first.
+    ``executor`` (``--executor`` spec) runs the folds' simulations and inner trials."""
+    with open_executor(executor, workers=workers) as runner:
+        result, source, chooser = _walk_forward(
+            ctx, spec, strategy=strategy, plan=plan, search=search, on_progress=on_progress,
+            executor=runner,
+        )  # fmt: skip
     chosen: list[dict[str, object]] = [] if chooser is None else chooser.fold_params()
     written = write_report(
         result, out_dir or default_out_dir(ctx, "walk_forward"), extra={"data": source},
@@ -330,6 +339,8 @@ def run_optimize(
     study_name: str | None = None,
     out_dir: Path | None = None,
     on_trial: TrialCallback | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
 ) -> OptimizeJob:
     """Optimise ``strategy`` on the data ``spec``: every trial judged on the walk-forward's
     stitched out-of-sample result; the study lives in ``storage`` (default the home's
@@ -340,11 +351,12 @@ def run_optimize(
     loaded = load_data(ctx, spec)
     folds = plan_folds_for(loaded.panel.shape[0], plan)
     url, name = study_target(ctx, storage, study_name, f"{strategy}-{chosen.name}")
-    result = optimize(
-        loaded.panel, strategy, ctx.config, space=space, objective=chosen, n_trials=n_trials,
-        folds=folds, sampler=sampler, seed=seed, storage=url, study_name=name,
-        plan=plan.as_dict(), on_trial=on_trial,
-    )  # fmt: skip
+    with open_executor(executor, workers=workers) as runner:
+        result = optimize(
+            loaded.panel, strategy, ctx.config, space=space, objective=chosen,
+            n_trials=n_trials, folds=folds, sampler=sampler, seed=seed, storage=url,
+            study_name=name, plan=plan.as_dict(), on_trial=on_trial, executor=runner,
+        )  # fmt: skip
     written = write_optimize_report(
         result, out_dir or default_out_dir(ctx, "optimize"), extra={"data": loaded.source}
     )

@@ -34,7 +34,7 @@ from harvester.core.errors import DataError, StrategyError
 from harvester.data.panel import Panel
 from harvester.domain.trades import ExitReason
 
-__all__ = ["Kernel", "run_backtest", "simulate"]
+__all__ = ["Kernel", "check_signals", "run_backtest", "simulate"]
 
 Kernel = Literal["numba", "reference"]
 
@@ -50,7 +50,7 @@ def simulate(
     return simulate_kernel(market, signals, params)
 
 
-def _check_signals(signals: SignalArrays, shape: tuple[int, int]) -> None:
+def check_signals(signals: SignalArrays, shape: tuple[int, int]) -> None:
     for name, array in signals._asdict().items():
         if array.shape != shape:
             raise StrategyError(f"signals.{name} has shape {array.shape}, expected {shape}")
@@ -110,7 +110,7 @@ def run_backtest(
     """
     if panel.shape[0] < 2:
         raise DataError(f"a backtest needs at least 2 sessions, the data has {panel.shape[0]}")
-    _check_signals(signals, panel.shape)
+    check_signals(signals, panel.shape)
     if market is None:
         market = market_arrays(panel, config)
     elif market.close.shape != panel.shape:

@@ -13,6 +13,7 @@ import typer
 from harvester import __version__
 from harvester.cli import (
     backtest_cmd,
+    broker_cmd,
     config_cmd,
     data_cmd,
     db_cmd,
@@ -20,6 +21,7 @@ from harvester.cli import (
     features_cmd,
     research_cmd,
     run_cmd,
+    scan_cmd,
     strategies_cmd,
     train_cmd,
 )
@@ -37,6 +39,7 @@ app = typer.Typer(
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(broker_cmd.app, name="broker")
 run_cmd.register(app)
 backtest_cmd.register(app)
 features_cmd.register(app)
@@ -44,6 +47,7 @@ strategies_cmd.register(app)
 explain_cmd.register(app)
 research_cmd.register(app)
 train_cmd.register(app)
+scan_cmd.register(app)
 
 
 @app.callback()

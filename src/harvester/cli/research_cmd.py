@@ -23,7 +23,14 @@ from harvester.app.research import (
     run_smoke,
     run_walk_forward,
 )
-from harvester.cli.options import ConfigFileOption, DataOption, ProfileOption, SetOption
+from harvester.cli.options import (
+    ConfigFileOption,
+    DataOption,
+    ExecutorOption,
+    ProfileOption,
+    SetOption,
+    WorkersOption,
+)
 from harvester.cli.render import make_console, metrics_table
 from harvester.cli.research_render import (
     ab_table,
@@ -124,6 +131,8 @@ def walk_forward_command(
     config_file: ConfigFileOption = None,
     profile: ProfileOption = None,
     assignments: SetOption = None,
+    executor: ExecutorOption = "serial",
+    workers: WorkersOption = None,
 ) -> None:
     """Walk a strategy forward: simulate each fold's test window, stitch the equity, report;
     with --optimize-trials, each fold's parameters are first tuned on its training bars."""
@@ -135,7 +144,8 @@ def walk_forward_command(
     with progress_bar("walking forward (folds)", None) as update:
         job = run_walk_forward(
             ctx, data, strategy=strategy, plan=plan, out_dir=out, search=search,
-            on_progress=lambda done, total: update(done, total),
+            on_progress=lambda done, total: update(done, total), executor=executor,
+            workers=workers,
         )  # fmt: skip
     if output_format == "json":
         payload = report_payload(
@@ -221,6 +231,8 @@ def optimize_command(
     config_file: ConfigFileOption = None,
     profile: ProfileOption = None,
     assignments: SetOption = None,
+    executor: ExecutorOption = "serial",
+    workers: WorkersOption = None,
 ) -> None:
     """Tune a strategy with Optuna; every trial is judged on the walk-forward's stitched
     out-of-sample result. Writes best_config.json (use it with --config), trials.csv,
@@ -233,7 +245,7 @@ def optimize_command(
             ctx, data, strategy=strategy, plan=plan, objective=objective,
             params=tuple(params or ()), n_trials=trials, sampler=sampler, seed=seed,
             storage=storage, study_name=study, out_dir=out,
-            on_trial=trial_progress(update, objective),
+            on_trial=trial_progress(update, objective), executor=executor, workers=workers,
         )  # fmt: skip
     if output_format == "json":
         typer.echo(json.dumps(optimize_payload(job.result, extra={"data": job.source}), indent=2))

@@ -18,6 +18,8 @@ __all__ = ["SECRET_NAMES", "Secrets", "load_secrets"]
 SECRET_NAMES: tuple[str, ...] = (
     "ALPACA_API_KEY_ID",
     "ALPACA_API_SECRET_KEY",
+    "ALPACA_API_KEY",
+    "ALPACA_SECRET_KEY",
     "ALPHA_VANTAGE_API_KEY",
     "ANTHROPIC_API_KEY",
     "DATABASE_ENCRYPTION_KEY",

@@ -61,7 +61,10 @@ def _numeric_column(column: pd.Series, *, name: str) -> FloatArray:
 
 
 def _frozen_array(values: Any, *, shape: tuple[int, ...], what: str) -> FloatArray:
-    array = np.array(values, dtype=np.float64, copy=True)
+    # astype, not np.array(dtype=): an unpickled array's float64 dtype is an equal but
+    # distinct object that np.array keeps, and np.asarray(x, dtype=np.float64) would then
+    # copy the array on every call (defeating the shared-results memo in worker processes).
+    array = np.asarray(values).astype(np.float64)
     if array.shape != shape:
         raise DataError(f"{what}: shape {array.shape}, expected {shape}")
     array.flags.writeable = False
@@ -279,12 +282,18 @@ class Panel:
             if end is None
             else int(self.index.searchsorted(pd.Timestamp(end), side="right"))
         )
-        return replace(
-            self,
-            index=self.index[lo:hi],
-            fields={k: v[lo:hi] for k, v in self.fields.items()},
-            aux={k: v[lo:hi] for k, v in self.aux.items()},
-        )
+        # Row views of this panel's read-only, validated arrays: nothing to copy or check.
+        sliced = object.__new__(Panel)
+        for name, value in (
+            ("index", self.index[lo:hi]),
+            ("symbols", self.symbols),
+            ("fields", MappingProxyType({k: v[lo:hi] for k, v in self.fields.items()})),
+            ("aux", MappingProxyType({k: v[lo:hi] for k, v in self.aux.items()})),
+            ("meta", self.meta),
+            ("_fingerprint", []),
+        ):
+            object.__setattr__(sliced, name, value)
+        return sliced
 
     def select(self, symbols: Iterable[str]) -> Panel:
         """Return only ``symbols``, in the order given."""

@@ -41,6 +41,7 @@ def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArr
     return result
 
 
+@shared
 def average_true_range(
     high: FloatArray, low: FloatArray, close: FloatArray, *, period: int
 ) -> FloatArray:

@@ -62,7 +62,7 @@ from harvester.research.report import (
     write_text,
 )
 from harvester.research.spaces import SearchSpace, apply_params, grid_space, overrides
-from harvester.research.walk_forward import walk_forward
+from harvester.research.walk_forward import walk_forward_metrics
 from harvester.strategies.base import Strategy
 from harvester.strategies.registry import STRATEGIES
 
@@ -263,16 +263,15 @@ class _Study:
     panel: Panel
     strategy: Strategy
     folds: tuple[Fold, ...]
-    plan: Mapping[str, object] | None
 
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """One trial's out-of-sample metrics and per-bar returns (dates as ISO text)."""
+    """One trial's out-of-sample metrics and per-bar returns with their dates."""
 
     metrics: dict[str, float | None]
     returns: list[float]
-    dates: list[str]
+    dates: pd.DatetimeIndex
     value: float
 
 
@@ -292,13 +291,13 @@ def _memo_for(panel: Panel) -> Memo:
 def _evaluate(study: _Study, job: tuple[HarvesterConfig, Objective]) -> _Outcome:
     config, objective = job
     with sharing(_memo_for(study.panel)):
-        result = walk_forward(study.panel, study.strategy, config, study.folds, plan=study.plan)
-    returns = result.equity.pct_change().iloc[1:]
+        equity, metrics = walk_forward_metrics(study.panel, study.strategy, config, study.folds)
+    returns = equity.pct_change().iloc[1:]
     return _Outcome(
-        metrics={k: _plain(v) for k, v in result.metrics.items()},
-        returns=[float(r) for r in returns],
-        dates=[d.isoformat() for d in returns.index],
-        value=float(objective(result.metrics)),
+        metrics={k: _plain(v) for k, v in metrics.items()},
+        returns=returns.to_numpy().tolist(),
+        dates=pd.DatetimeIndex(returns.index),
+        value=float(objective(metrics)),
     )
 
 
@@ -340,7 +339,7 @@ def _run_batch(
         trial.set_user_attr("metrics", outcome.metrics)
         trial.set_user_attr("oos_returns", outcome.returns)
         if "oos_dates" not in study.user_attrs:
-            study.set_user_attr("oos_dates", outcome.dates)
+            study.set_user_attr("oos_dates", [d.isoformat() for d in outcome.dates])
         if math.isfinite(outcome.value):
             told.append(_tell(study, trial, values=outcome.value))
         else:
@@ -432,7 +431,7 @@ def optimize(
         )
         attrs = {"strategy": resolved.name, "objective": objective.name}
         _check_study(study, {**attrs, "data_fingerprint": fingerprint})
-        shared = runner.share(_Study(panel, resolved, folds, plan))
+        shared = runner.share(_Study(panel, resolved, folds))
         left = n_trials
         while left > 0 and not _grid_done(study):
             trials = [study.ask() for _ in range(min(size, left))]

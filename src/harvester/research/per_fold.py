@@ -26,6 +26,7 @@ from typing import Any
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
+from harvester.research.executors import Executor
 from harvester.research.folds import Fold, plan_folds
 from harvester.research.objective import Objective
 from harvester.research.optimize import SamplerName, optimize
@@ -108,6 +109,7 @@ class PerFoldOptimizer:
     inner_folds: int = 3
     sampler: SamplerName = "tpe"
     seed: int | None = 0
+    executor: Executor | None = None
     choices: list[FoldChoice] = field(default_factory=list)
 
     def __call__(self, fold: Fold, train_panel: Panel, config: HarvesterConfig) -> HarvesterConfig:
@@ -118,7 +120,7 @@ class PerFoldOptimizer:
         study = optimize(
             train_panel, self.strategy, config, space=self.space, objective=self.objective,
             n_trials=self.n_trials, folds=inner, sampler=self.sampler, seed=self.seed,
-            study_name=f"fold-{fold.index}",
+            study_name=f"fold-{fold.index}", executor=self.executor,
         )  # fmt: skip
         best = study.best
         params = {} if best is None else dict(best.params)
@@ -142,8 +144,19 @@ def per_fold_optimizer(
     inner_folds: int = 3,
     sampler: SamplerName = "tpe",
     seed: int | None = 0,
+    executor: Executor | None = None,
 ) -> PerFoldOptimizer:
-    """The ``choose_config`` factory of per-fold optimisation (module docstring)."""
+    """The ``choose_config`` factory of per-fold optimisation (module docstring); the inner
+    studies' trials run on ``executor`` (default: inline)."""
     return PerFoldOptimizer(
-        strategy, space, objective, n_trials, purge, embargo, inner_folds, sampler, seed
+        strategy,
+        space,
+        objective,
+        n_trials,
+        purge,
+        embargo,
+        inner_folds,
+        sampler,
+        seed,
+        executor,
     )

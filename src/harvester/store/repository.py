@@ -39,13 +39,17 @@ from harvester.store.models import (
 )
 
 __all__ = [
+    "ACCOUNT_FILL_COLUMNS",
     "EquitySnapshot",
     "Fill",
     "Order",
     "Position",
     "Trade",
+    "account_fills",
+    "account_orders",
     "close_position",
     "equity_history",
+    "fills_of_order",
     "finish_run",
     "journal",
     "latest_models",
@@ -394,6 +398,55 @@ def record_fill(
         session.add(row)
         session.flush()
         return Fill(**_values(row, Fill))
+
+
+def fills_of_order(store: Store, order_id: int) -> list[Fill]:
+    """Return the fills of order ``order_id``, oldest first."""
+    with store.session() as session:
+        rows = session.scalars(
+            select(FillRow).where(FillRow.order_id == order_id).order_by(FillRow.id)
+        )
+        return [Fill(**_values(row, Fill)) for row in rows]
+
+
+ACCOUNT_FILL_COLUMNS = (
+    "client_order_id", "symbol", "side", "qty", "price", "fee", "filled_at", "broker_fill_id",
+    "order_id",
+)  # fmt: skip
+
+
+def account_fills(store: Store, *, account: str = DEFAULT_ACCOUNT) -> pd.DataFrame:
+    """Return every fill of ``account``'s orders with its order's id, symbol and side, in the
+    order they were stored (columns ``ACCOUNT_FILL_COLUMNS``; ``qty`` positive).
+    """
+    query = (
+        select(
+            OrderRow.client_order_id,
+            OrderRow.symbol,
+            OrderRow.side,
+            FillRow.qty,
+            FillRow.price,
+            FillRow.fee,
+            FillRow.filled_at,
+            FillRow.broker_fill_id,
+            FillRow.order_id,
+        )
+        .join(OrderRow, FillRow.order_id == OrderRow.id)
+        .where(OrderRow.account == account)
+        .order_by(FillRow.id)
+    )
+    with store.session() as session:
+        records = [tuple(row) for row in session.execute(query)]
+    return pd.DataFrame(records, columns=list(ACCOUNT_FILL_COLUMNS))
+
+
+def account_orders(store: Store, *, account: str = DEFAULT_ACCOUNT) -> list[Order]:
+    """Return every order of ``account`` in the order they were stored."""
+    with store.session() as session:
+        rows = session.scalars(
+            select(OrderRow).where(OrderRow.account == account).order_by(OrderRow.id)
+        )
+        return [_order(row) for row in rows]
 
 
 # ---- positions, journal, snapshots ------------------------------------------------------

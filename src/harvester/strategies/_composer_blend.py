@@ -21,12 +21,14 @@ from harvester.regimes.rules import CHOP, NEUTRAL, TREND, UNKNOWN, VOLATILE
 __all__ = [
     "ASSET_CLASS_STRATEGIES",
     "BASE_STRATEGIES",
+    "base_score_arrays",
     "base_scores",
     "breakout_score",
     "eligible_mask",
     "mean_reversion_score",
     "momentum_score",
     "regime_logits",
+    "regime_weight_table",
     "regime_weights",
     "softmax_weights",
 ]
@@ -82,12 +84,16 @@ def breakout_score(panel: Panel, p: ComposerStrategyConfig) -> FloatArray:
     return np.sign(x) * edge
 
 
+def base_score_arrays(
+    panel: Panel, p: ComposerStrategyConfig
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Return the three (time, symbols) base scores in :data:`BASE_STRATEGIES` order."""
+    return momentum_score(panel, p), mean_reversion_score(panel, p), breakout_score(panel, p)
+
+
 def base_scores(panel: Panel, p: ComposerStrategyConfig) -> FloatArray:
     """Return the (time, symbols, 3) base scores in :data:`BASE_STRATEGIES` order."""
-    return np.stack(
-        [momentum_score(panel, p), mean_reversion_score(panel, p), breakout_score(panel, p)],
-        axis=-1,
-    )
+    return np.stack(base_score_arrays(panel, p), axis=-1)
 
 
 def eligible_mask(
@@ -137,12 +143,20 @@ def regime_weights(
     """``softmax_weights(regime_logits(labels, p), eligible, temperature)``, computed once
     per (regime, symbol) and looked up per bar: the same numbers, without a softmax over
     every bar of the panel (an optimisation calls this once per trial)."""
+    per_regime = regime_weight_table(eligible, p, temperature)
+    weights: FloatArray = per_regime[_table_rows(labels), np.arange(eligible.shape[0])]
+    return weights
+
+
+def regime_weight_table(
+    eligible: BoolArray, p: ComposerStrategyConfig, temperature: float
+) -> FloatArray:
+    """The (regime row, symbol, 3) softmax weights: rows 0–3 the regime codes, row 4 the
+    UNKNOWN label (see :func:`regime_logits`)."""
     table = _logit_table(p)
     n_symbols = eligible.shape[0]
     logits = np.broadcast_to(table[:, None, :], (table.shape[0], n_symbols, table.shape[1]))
-    per_regime = softmax_weights(logits, eligible, temperature)
-    weights: FloatArray = per_regime[_table_rows(labels), np.arange(n_symbols)]
-    return weights
+    return softmax_weights(logits, eligible, temperature)
 
 
 def softmax_weights(logits: FloatArray, eligible: BoolArray, temperature: float) -> FloatArray:

@@ -18,6 +18,10 @@ For every (t, symbol):
 
 Causal: every feature and the regime labels are trailing-window quantities and the exit side
 is a forward fill, so row t uses bars up to t only.
+
+Steps 3–5 run as one numba pass (:func:`harvester.strategies._kernels.composer_signals_nb`,
+an optimisation calls it once per trial); :func:`generate_reference` is the same strategy in
+plain numpy passes, its readable twin, and a property test requires the two to be equal.
 """
 
 from __future__ import annotations
@@ -32,14 +36,17 @@ from harvester.data.panel import Panel
 from harvester.regimes.rules import rule_regimes_from_config
 from harvester.strategies._composer_blend import (
     BASE_STRATEGIES,
+    base_score_arrays,
     base_scores,
     eligible_mask,
+    regime_weight_table,
     regime_weights,
 )
+from harvester.strategies._kernels import composer_signals_nb
 from harvester.strategies.base import Strategy, StrategyOutput
 from harvester.strategies.signals import Signals
 
-__all__ = ["STRATEGY", "composer_blend", "generate", "params"]
+__all__ = ["STRATEGY", "composer_blend", "generate", "generate_reference", "params"]
 
 _SHORT = {"momentum": "mom", "mean_reversion": "mr", "breakout": "bo"}
 
@@ -49,22 +56,29 @@ def params(config: HarvesterConfig) -> ComposerStrategyConfig:
     return config.strategies.composer
 
 
+def _labels(panel: Panel, config: HarvesterConfig) -> np.ndarray:
+    return rule_regimes_from_config(
+        panel.array("close"), config.regimes,
+        high=panel.fields.get("high"), low=panel.fields.get("low"),
+    )  # fmt: skip
+
+
+def _eligible(panel: Panel, config: HarvesterConfig) -> np.ndarray:
+    classes = [panel.meta[s].asset_class for s in panel.symbols]
+    return eligible_mask(classes, config.composer.eligible_strategies)
+
+
 def composer_blend(panel: Panel, config: HarvesterConfig) -> dict[str, FloatArray]:
-    """Return base scores, blend weights, regime code and blend, each (time × symbols).
+    """Return base scores, blend weights, regime code and blend, each (time × symbols), in
+    numpy passes (the reference of the fused kernel).
 
     Keys: ``score_mom``, ``score_mr``, ``score_bo``, ``weight_mom``, ``weight_mr``,
     ``weight_bo``, ``regime`` (rule-regime code, −1 unknown), ``blend``.
     """
     p = params(config)
-    r = config.regimes
     scores = base_scores(panel, p)
-    labels = rule_regimes_from_config(
-        panel.array("close"), r, high=panel.fields.get("high"), low=panel.fields.get("low")
-    )
-    eligible = eligible_mask(
-        [panel.meta[s].asset_class for s in panel.symbols], config.composer.eligible_strategies
-    )
-    weights = regime_weights(labels, eligible, p, config.composer.temperature)
+    labels = _labels(panel, config)
+    weights = regime_weights(labels, _eligible(panel, config), p, config.composer.temperature)
     # Ineligible strategies contribute 0 whatever their score (it may be NaN in warm-up).
     contributions = np.where(weights == 0.0, 0.0, weights * scores)
     blend = np.clip(contributions.sum(axis=-1), -1.0, 1.0)
@@ -78,8 +92,8 @@ def composer_blend(panel: Panel, config: HarvesterConfig) -> dict[str, FloatArra
     return details
 
 
-def generate(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
-    """Blend the base scores and turn the blend into signals (see the module docstring)."""
+def generate_reference(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
+    """:func:`generate` in numpy passes: the readable definition the kernel must equal."""
     p = params(config)
     details = composer_blend(panel, config)
     blend = details["blend"]
@@ -96,15 +110,40 @@ def generate(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
     exit_long = (side > 0) & finite & (blend < p.exit_threshold)
     exit_short = (side < 0) & finite & (blend > -p.exit_threshold)
     signals = Signals(
-        direction=direction,
-        exit=exit_long | exit_short,
-        size=np.ones(blend.shape),
+        direction=direction, exit=exit_long | exit_short, size=np.ones(blend.shape),
         score=strength,
-    )
-    details["entry_threshold"] = np.full(blend.shape, p.entry_threshold)
-    details["exit_threshold"] = np.full(blend.shape, p.exit_threshold)
+    )  # fmt: skip
+    return StrategyOutput(signals, _with_thresholds(details, p, side))
+
+
+def _with_thresholds(
+    details: dict[str, FloatArray], p: ComposerStrategyConfig, side: FloatArray
+) -> dict[str, FloatArray]:
+    shape = side.shape
+    details["entry_threshold"] = np.broadcast_to(np.float64(p.entry_threshold), shape)
+    details["exit_threshold"] = np.broadcast_to(np.float64(p.exit_threshold), shape)
     details["side"] = side
-    return StrategyOutput(signals, details)
+    return details
+
+
+def generate(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
+    """Blend the base scores and turn the blend into signals (see the module docstring)."""
+    p = params(config)
+    scores = base_score_arrays(panel, p)
+    labels = _labels(panel, config)
+    table = regime_weight_table(_eligible(panel, config), p, config.composer.temperature)
+    weights, blend, direction, exits, strength, side = composer_signals_nb(
+        scores, labels, table, p.entry_threshold, p.exit_threshold
+    )
+    details: dict[str, FloatArray] = {}
+    for k, name in enumerate(BASE_STRATEGIES):
+        details[f"score_{_SHORT[name]}"] = scores[k]
+    for k, name in enumerate(BASE_STRATEGIES):
+        details[f"weight_{_SHORT[name]}"] = weights[k]
+    details["regime"] = labels.astype(np.float64)
+    details["blend"] = blend
+    signals = Signals(direction, exits, np.ones(blend.shape), strength)
+    return StrategyOutput(signals, _with_thresholds(details, p, side))
 
 
 STRATEGY = Strategy(

@@ -12,6 +12,7 @@ import pickle
 from collections.abc import Iterator
 from functools import cache, partial
 
+import numpy as np
 import pandas as pd
 import pytest
 from distributed import LocalCluster
@@ -192,3 +193,11 @@ def test_an_optimisation_is_the_same_study_on_every_executor(executor: Executor)
     assert [t.value for t in other.trials] == [t.value for t in inline.trials]
     pd.testing.assert_frame_equal(other.trial_returns, inline.trial_returns)
     assert len(inline.completed) >= 1
+
+
+def test_an_unpickled_panel_hands_out_its_own_arrays() -> None:
+    # Functions that take np.asarray(x, dtype=np.float64) must get x itself back, or the
+    # shared-results memo misses on every trial in a worker process.
+    panel = pickle.loads(pickle.dumps(_panel(), protocol=pickle.HIGHEST_PROTOCOL))
+    close = panel.array("close")
+    assert np.asarray(close, dtype=np.float64) is close

@@ -18,7 +18,11 @@ from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
 from harvester.research.folds import Fold, plan_folds
 from harvester.research.report import write_report
-from harvester.research.walk_forward import WalkForwardResult, walk_forward
+from harvester.research.walk_forward import (
+    WalkForwardResult,
+    walk_forward,
+    walk_forward_metrics,
+)
 from harvester.strategies.base import Strategy, StrategyOutput
 from harvester.strategies.registry import STRATEGIES
 from harvester.strategies.signals import Signals, empty_signals
@@ -126,6 +130,18 @@ def test_each_fold_equals_a_run_that_knows_only_the_history_up_to_its_test_end(
             .isin(["trend", "chop", "volatile", "neutral", "unknown"])
             .all()
         )
+
+
+@pytest.mark.parametrize("name", ["composer", "consensus", "panic"])
+def test_the_metrics_only_walk_forward_gives_the_same_numbers(name: str) -> None:
+    panel = _panel()
+    folds = _plan(panel.shape[0])
+    full = walk_forward(panel, name, HarvesterConfig(), folds)
+    equity, metrics = walk_forward_metrics(panel, name, HarvesterConfig(), folds)
+    pd.testing.assert_series_equal(equity, full.equity)
+    assert metrics.keys() == full.metrics.keys()
+    for key, value in full.metrics.items():  # bit for bit: the same trades in the same order
+        assert metrics[key] == value or (math.isnan(value) and math.isnan(metrics[key])), key
 
 
 def test_choose_config_sees_only_training_bars() -> None:

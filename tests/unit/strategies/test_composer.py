@@ -26,7 +26,7 @@ from harvester.strategies._composer_blend import (
     regime_weights,
     softmax_weights,
 )
-from harvester.strategies.composer import STRATEGY, generate
+from harvester.strategies.composer import STRATEGY, generate, generate_reference
 from harvester.strategies.registry import STRATEGIES
 from harvester.testing import SyntheticParams, generate_market
 
@@ -313,3 +313,38 @@ def test_runs_under_each_risk_profile(
     result = run_backtest(panel, out.signals, cfg)
     assert (out.signals.direction != 0).any()
     assert math.isfinite(result.metrics["total_return"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    weights=st.lists(st.floats(-3.0, 3.0), min_size=4, max_size=4),
+    temperature=st.floats(0.2, 5.0),
+    entry=st.floats(0.05, 0.9),
+    exit_share=st.floats(0.0, 0.99),
+    unknown_as_neutral=st.booleans(),
+)
+def test_the_fused_kernel_equals_the_numpy_twin(
+    seed: int,
+    weights: list[float],
+    temperature: float,
+    entry: float,
+    exit_share: float,
+    unknown_as_neutral: bool,
+) -> None:
+    panel = generate_market(SyntheticParams(symbols=3, years=1, seed=seed)).panel
+    overrides = {
+        "w_trend_momentum": weights[0], "w_chop_mean_reversion": weights[1],
+        "w_volatile_breakout": weights[2], "w_neutral_momentum": weights[3],
+        "entry_threshold": entry, "exit_threshold": entry * exit_share,
+        "unknown_as_neutral": unknown_as_neutral,
+    }  # fmt: skip
+    config = HarvesterConfig.model_validate(
+        {"strategies": {"composer": overrides}, "composer": {"temperature": temperature}}
+    )
+    fused, twin = generate(panel, config), generate_reference(panel, config)
+    for name in fused.signals._fields:
+        np.testing.assert_array_equal(getattr(fused.signals, name), getattr(twin.signals, name))
+    assert fused.details.keys() == twin.details.keys()
+    for key, values in twin.details.items():
+        np.testing.assert_array_equal(fused.details[key], values, err_msg=key)

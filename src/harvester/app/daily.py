@@ -1,0 +1,252 @@
+"""The daily step: replay the engine up to the session and act on its last bar.
+
+For session ``d`` and a simulation that started at ``live_start``:
+
+1. cut the history at ``d`` (it may begin long before ``live_start``: indicator warm-up);
+2. generate the strategy's signals on it and compute the engine's inputs (ATR, ADV,
+   realised volatility) and trade regimes on it, then keep the rows from ``live_start``;
+3. run the same engine as ``harvester backtest`` (:func:`harvester.backtest.engine.run_backtest`)
+   over ``live_start .. d``;
+4. the engine's fills on bar ``d`` are the session's orders (entries at ``d``'s open decided
+   at ``d − 1``'s close, stops / targets / trailing stops hit during ``d``, signal exits);
+   its trades that closed on ``d`` go to the journal, its open trades are the positions, its
+   equity row at ``d`` is the snapshot (:mod:`harvester.live.daily` records them).
+
+Every strategy is causal and the engine only looks back, so the replay up to ``d`` agrees
+with a backtest over a longer period on every bar up to ``d``: running the step day by day
+books exactly the trades of one backtest over the whole period (``tests/unit/live/test_parity.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harvester.backtest.engine import run_backtest
+from harvester.backtest.inputs import engine_params, market_arrays
+from harvester.backtest.result import BacktestResult
+from harvester.backtest.trade_regimes import trade_regimes, with_regime_names
+from harvester.config.models import HarvesterConfig
+from harvester.core.errors import ConfigError, DataError
+from harvester.data.panel import Panel
+from harvester.live.brokers.base import Broker
+from harvester.live.daily import DailyOutcome, DailyPlan, EngineFill, execute_plan, plan_orders
+from harvester.live.paper import PaperBroker, session_time
+from harvester.store import Store
+from harvester.store.repository import EquitySnapshot, Position, Trade, finish_run, record_run
+from harvester.strategies.registry import STRATEGIES
+from harvester.strategies.signals import Signals
+
+__all__ = ["Replay", "daily_plan", "replay", "run_daily", "run_name"]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The engine's run from ``live_start`` to the session, and what it was given."""
+
+    strategy: str
+    config: HarvesterConfig
+    panel: Panel  # live_start .. session
+    signals: Signals  # cut to ``panel``
+    details: dict[str, np.ndarray]  # the strategy's explaining arrays, cut to ``panel``
+    atr: np.ndarray  # the engine's ATR input, cut to ``panel``
+    result: BacktestResult
+
+    @property
+    def day(self) -> date:
+        return pd.Timestamp(self.panel.index[-1]).date()
+
+
+def run_name(strategy: str, account: str) -> str:
+    """The ``run`` part of the daily step's client order ids."""
+    return f"{account}.{strategy}"
+
+
+def _session(history: Panel, as_of: date | str | None) -> pd.Timestamp:
+    if as_of is None:
+        return pd.Timestamp(history.index[-1])
+    wanted = pd.Timestamp(as_of)
+    position = int(history.index.searchsorted(wanted, side="right")) - 1
+    if position < 0:
+        raise DataError(f"no session on or before {wanted.date()} in the data")
+    return pd.Timestamp(history.index[position])
+
+
+def _cut(signals: Signals, rows: slice) -> Signals:
+    return Signals(
+        np.ascontiguousarray(signals.direction[rows]),
+        np.ascontiguousarray(signals.exit[rows]),
+        np.ascontiguousarray(signals.size[rows]),
+        np.ascontiguousarray(signals.score[rows]),
+    )
+
+
+def replay(
+    history: Panel,
+    strategy: str,
+    config: HarvesterConfig,
+    *,
+    live_start: date | str,
+    as_of: date | str | None = None,
+) -> Replay:
+    """Run strategy ``strategy`` through the engine from ``live_start`` to the session on or
+    before ``as_of`` (default: the history's last), with warm-up from the history before."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
+    chosen = STRATEGIES[strategy]
+    config = chosen.configure(config)
+    session = _session(history, as_of)
+    cut = history.slice(None, session)
+    start = int(cut.index.searchsorted(pd.Timestamp(live_start), side="left"))
+    if start >= len(cut.index):
+        raise DataError(f"live start {pd.Timestamp(live_start).date()} is after {session.date()}")
+    # The engine needs two bars: on the first live session, run it from the session before
+    # with no signals there (nothing can fill on it, so the result is the same).
+    lead = 1 if start == len(cut.index) - 1 else 0
+    if start - lead < 0:
+        raise DataError(f"the data has no session before the live start {session.date()}")
+    rows = slice(start - lead, len(cut.index))
+    output = chosen.generate(cut, config)
+    market = market_arrays(cut, config)
+    regimes = trade_regimes(cut, config.regimes).iloc[rows]
+    panel = cut.slice(cut.index[start - lead], None)
+    signals = _cut(output.signals, rows)
+    if lead:
+        signals.direction[0] = 0
+        signals.exit[0] = False
+    result = with_regime_names(
+        run_backtest(panel, signals, config, regimes=regimes, market=market.rows(rows))
+    )
+    details = {k: np.asarray(v)[rows] for k, v in output.details.items()}
+    return Replay(strategy, config, panel, signals, details, market.atr[rows], result)
+
+
+def _engine_fills(result: BacktestResult, day: pd.Timestamp) -> list[EngineFill]:
+    today = result.fills[result.fills["time"] == day]
+    return [
+        EngineFill(
+            symbol=str(row["symbol"]),
+            side="buy" if row["side"] == "buy" else "sell",
+            qty=float(row["qty"]),
+            price=float(row["price"]),
+            fee=float(row["fee"]),
+            slippage=float(row["slippage"]),
+            reason=str(row["reason"]),
+        )
+        for row in today.to_dict("records")
+    ]
+
+
+def _optional(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _trade(row: dict[str, Any], strategy: str, account: str, run_id: int | None) -> Trade:
+    regime = row.get("regime")
+    return Trade(
+        symbol=str(row["symbol"]), side=1 if row["side"] == "long" else -1,
+        entry_date=pd.Timestamp(row["entry_time"]).date(), entry_price=float(row["entry_price"]),
+        exit_date=pd.Timestamp(row["exit_time"]).date(), exit_price=float(row["exit_price"]),
+        qty=float(row["qty"]), pnl=float(row["pnl"]), trade_return=float(row["return"]),
+        exit_reason=str(row["exit_reason"]), bars_held=int(row["bars_held"]),
+        strategy=strategy, account=account,
+        regime=None if regime is None or pd.isna(regime) else str(regime),
+        mfe=_optional(row["mfe"]), mae=_optional(row["mae"]), run_id=run_id,
+    )  # fmt: skip
+
+
+def _levels(rep: Replay, row: Any) -> tuple[float | None, float | None]:
+    """The initial stop and target of an open trade: ATR multiples at its decision bar."""
+    params = engine_params(rep.config)
+    index = rep.panel.index
+    entry = int(index.searchsorted(pd.Timestamp(row.entry_time)))
+    decision = max(entry - (0 if params.fill_at_close else 1), 0)
+    atr = float(rep.atr[decision, rep.panel.symbols.index(str(row.symbol))])
+    side = 1 if row.side == "long" else -1
+    price = float(row.entry_price)
+    stop = price - side * params.stop_atr * atr if params.stop_atr > 0 else math.nan
+    target = price + side * params.target_atr * atr if params.target_atr > 0 else math.nan
+    return _optional(stop), _optional(target)
+
+
+def _position(rep: Replay, row: Any, strategy: str, account: str) -> Position:
+    stop, target = _levels(rep, row)
+    opened = session_time(pd.Timestamp(row.entry_time).date())
+    return Position(
+        symbol=str(row.symbol), side=1 if row.side == "long" else -1, qty=float(row.qty),
+        avg_price=float(row.entry_price), opened_at=opened, stop=stop, target=target,
+        strategy=strategy, account=account,
+    )  # fmt: skip
+
+
+def daily_plan(rep: Replay, *, account: str, run_id: int | None = None) -> DailyPlan:
+    """The session's orders, closed trades, open positions and equity from a replay."""
+    session = pd.Timestamp(rep.panel.index[-1])
+    trades = rep.result.trades
+    is_open = trades["exit_reason"] == "open"
+    closed_today = trades[~is_open & (trades["exit_time"] == session)]
+    still_open = trades[is_open]
+    equity = rep.result.equity.iloc[-1]
+    orders = plan_orders(
+        _engine_fills(rep.result, session), run=run_name(rep.strategy, account), day=rep.day
+    )
+    snapshot = EquitySnapshot(
+        date=rep.day, equity=float(equity["equity"]), cash=float(equity["cash"]),
+        exposure=float(np.nan_to_num(equity["exposure"])),
+        unrealised_pnl=float(still_open["pnl"].sum()),
+        n_signals=int(np.count_nonzero(rep.signals.direction[-1])),
+        n_positions=len(still_open), account=account,
+    )  # fmt: skip
+    return DailyPlan(
+        day=rep.day,
+        strategy=rep.strategy,
+        orders=orders,
+        closed=tuple(
+            _trade({str(k): v for k, v in r.items()}, rep.strategy, account, run_id)
+            for r in closed_today.to_dict("records")
+        ),
+        open=tuple(
+            _position(rep, r, rep.strategy, account) for r in still_open.itertuples(index=False)
+        ),
+        snapshot=snapshot,
+    )
+
+
+def run_daily(
+    store: Store,
+    broker: Broker,
+    history: Panel,
+    strategy: str,
+    config: HarvesterConfig,
+    *,
+    live_start: date | str,
+    as_of: date | str | None = None,
+    account: str = "paper",
+) -> tuple[Replay, DailyOutcome]:
+    """Replay up to the session, hand the engine's fills to a paper broker, submit and record."""
+    if isinstance(broker, PaperBroker) and broker.account_name != account:
+        raise ConfigError(
+            f"the paper broker keeps account {broker.account_name!r}, not {account!r}"
+        )
+    rep = replay(history, strategy, config, live_start=live_start, as_of=as_of)
+    run_id = record_run(store, "daily")
+    plan = daily_plan(rep, account=account, run_id=run_id)
+    if isinstance(broker, PaperBroker):
+        last = rep.panel.frame("close").iloc[-1].dropna()
+        marks = {str(symbol): float(price) for symbol, price in last.items()}
+        broker.session(
+            plan.day, {o.request.client_order_id: o.fill for o in plan.orders}, marks=marks
+        )
+    try:
+        outcome = execute_plan(store, broker, plan, account=account, run_id=run_id)
+    except BaseException:
+        finish_run(store, run_id, "failed")
+        raise
+    finish_run(store, run_id, "ok")
+    return rep, outcome

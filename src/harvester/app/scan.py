@@ -1,0 +1,346 @@
+"""The daily scan: run the daily step for a session with the paper broker and report on it.
+
+``harvester scan`` loads the data, drops the symbols it cannot process (listing why), runs
+:func:`harvester.app.daily.run_daily` for the as-of session (default: the data's last) and
+reports
+
+- market breadth: the share of symbols above their 50- and 200-day simple moving averages,
+  the symbols whose 50-day average crossed above the 200-day one on the session (golden
+  crosses), and the VIX level and regime when the data has a ``vix`` series (below 20 calm,
+  20–30 volatile, 30 and above panic: Harvester II's three states);
+- new signals: entries the strategy decided at the session's close (they fill at the next
+  open), with the strategy's size multiplier and the engine's initial stop and target
+  (``stop_atr`` / ``take_profit_atr`` × ATR from the close);
+- a watchlist of near misses: symbols whose entry value is within 25 % of the threshold
+  without crossing it (Rally: P(rally) above 0.35 but below the entry threshold);
+- the full ranking by score, and (``--positions``) the open positions with P&L, stop and
+  target.
+
+The ranking and the new signals are stored (``scan_results``, ``signals``) under a ``scan``
+run; the daily step stores orders, fills, positions, the journal and the equity snapshot.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from harvester.app.context import AppContext
+from harvester.app.daily import Replay, run_daily
+from harvester.app.data import load_data
+from harvester.backtest.inputs import engine_params
+from harvester.core.errors import ConfigError, DataError
+from harvester.data.panel import Panel
+from harvester.live.paper import PaperBroker
+from harvester.store import Store
+from harvester.store.database import ENCRYPTION_KEY_ENV, open_store
+from harvester.store.repository import finish_run, record_run, record_scan_results, record_signals
+from harvester.strategies.rally import named_config as rally_named_config
+from harvester.strategies.registry import STRATEGIES
+
+__all__ = [
+    "DEFAULT_LIVE_SESSIONS",
+    "MIN_HISTORY",
+    "Breadth",
+    "ScanReport",
+    "breadth",
+    "run_scan",
+    "vix_regime",
+]
+
+MIN_HISTORY = 200
+"""Sessions of history a symbol needs up to the as-of date (the 200-day average)."""
+DEFAULT_LIVE_SESSIONS = 252
+"""Without ``--live-start`` the simulation starts this many sessions before the as-of date."""
+NEAR = 0.75  # a near miss reaches 75 % of the entry threshold
+RALLY_WATCH = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class Breadth:
+    """Market breadth on the session."""
+
+    symbols: int
+    above_50: float  # percent of symbols with a close above their 50-day SMA
+    above_200: float
+    golden_crosses: tuple[str, ...]
+    vix: float | None = None
+    vix_regime: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    """Everything ``harvester scan`` prints."""
+
+    as_of: date
+    strategy: str
+    source: str
+    live_start: date
+    breadth: Breadth
+    signals: pd.DataFrame
+    watchlist: pd.DataFrame
+    ranking: pd.DataFrame
+    positions: pd.DataFrame | None
+    skipped: tuple[tuple[str, str], ...]
+    orders: int
+    rejected: tuple[tuple[str, str], ...] = field(default=())
+
+
+def vix_regime(level: float) -> str:
+    """Calm below 20, volatile from 20 to 30, panic from 30."""
+    return "calm" if level < 20 else "volatile" if level < 30 else "panic"
+
+
+def _sma(close: pd.DataFrame, window: int) -> pd.DataFrame:
+    return close.rolling(window, min_periods=window).mean()
+
+
+def breadth(panel: Panel) -> Breadth:
+    """Breadth on ``panel``'s last session (computed on the whole history up to it)."""
+    close = panel.frame("close")
+    fast, slow = _sma(close, 50), _sma(close, 200)
+    last = close.iloc[-1]
+    with np.errstate(invalid="ignore"):
+        above_50 = float((last > fast.iloc[-1])[fast.iloc[-1].notna()].mean() * 100)
+        above_200 = float((last > slow.iloc[-1])[slow.iloc[-1].notna()].mean() * 100)
+    crossed = (fast.iloc[-1] > slow.iloc[-1]) & (fast.iloc[-2] <= slow.iloc[-2])
+    vix = None
+    if "vix" in panel.aux:
+        series = panel.aux_series("vix").dropna()
+        vix = float(series.iloc[-1]) if len(series) else None
+    return Breadth(
+        symbols=int(last.notna().sum()),
+        above_50=above_50 if math.isfinite(above_50) else 0.0,
+        above_200=above_200 if math.isfinite(above_200) else 0.0,
+        golden_crosses=tuple(str(s) for s in crossed[crossed].index),
+        vix=vix,
+        vix_regime=None if vix is None else vix_regime(vix),
+    )
+
+
+def _usable(panel: Panel, session: pd.Timestamp) -> tuple[Panel, list[tuple[str, str]]]:
+    cut = panel.slice(None, session)
+    close = cut.array("close")
+    skipped: list[tuple[str, str]] = []
+    keep = []
+    for column, symbol in enumerate(cut.symbols):
+        bars = int(np.isfinite(close[:, column]).sum())
+        if not np.isfinite(close[-1, column]):
+            skipped.append((symbol, f"no bar on {session.date()}"))
+        elif bars < MIN_HISTORY:
+            skipped.append((symbol, f"only {bars} sessions of history (needs {MIN_HISTORY})"))
+        else:
+            keep.append(symbol)
+    if not keep:
+        raise DataError(f"no symbol can be scanned on {session.date()}")
+    return cut.select(keep), skipped
+
+
+def _select(panel: Panel, tickers: tuple[str, ...]) -> Panel:
+    if not tickers:
+        return panel
+    unknown = [t for t in tickers if t not in panel.symbols]
+    if unknown:
+        raise DataError(
+            f"unknown ticker(s) {', '.join(unknown)}; the data has {len(panel.symbols)} symbols"
+        )
+    return panel.select(tickers)
+
+
+def _session(panel: Panel, as_of: str | None) -> pd.Timestamp:
+    if as_of is None:
+        return pd.Timestamp(panel.index[-1])
+    try:
+        wanted = pd.Timestamp(as_of)
+    except ValueError:
+        raise ConfigError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    position = int(panel.index.searchsorted(wanted, side="right")) - 1
+    if position < 0:
+        raise DataError(f"the data starts {panel.index[0].date()}, after --as-of {as_of}")
+    return pd.Timestamp(panel.index[position])
+
+
+def _levels(rep: Replay) -> tuple[np.ndarray, np.ndarray]:
+    params = engine_params(rep.config)
+    close = rep.panel.array("close")[-1]
+    atr = rep.atr[-1]
+    side = np.where(rep.signals.direction[-1] < 0, -1.0, 1.0)
+    stop = (
+        close - side * params.stop_atr * atr if params.stop_atr > 0 else np.full_like(close, np.nan)
+    )
+    target = (
+        close + side * params.target_atr * atr
+        if params.target_atr > 0
+        else np.full_like(close, np.nan)
+    )
+    return stop, target
+
+
+def _ranking(rep: Replay) -> pd.DataFrame:
+    held = rep.result.positions.iloc[-1].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "symbol": list(rep.panel.symbols),
+            "score": np.nan_to_num(rep.signals.score[-1]),
+            "direction": rep.signals.direction[-1].astype(int),
+            "close": rep.panel.array("close")[-1],
+            "held": np.sign(held).astype(int),
+        }
+    )
+    frame = frame.sort_values(["score", "symbol"], ascending=[False, True], kind="stable")
+    return frame.reset_index(drop=True).assign(rank=lambda f: np.arange(1, len(f) + 1))
+
+
+def _new_signals(rep: Replay) -> pd.DataFrame:
+    direction = rep.signals.direction[-1].astype(int)
+    held = np.sign(rep.result.positions.iloc[-1].to_numpy())
+    new = (direction != 0) & (held != direction)
+    stop, target = _levels(rep)
+    frame = pd.DataFrame(
+        {
+            "symbol": list(rep.panel.symbols),
+            "direction": direction,
+            "score": rep.signals.score[-1],
+            "size": rep.signals.size[-1],
+            "stop": stop,
+            "target": target,
+        }
+    )[new]
+    ordered: pd.DataFrame = frame.sort_values("score", ascending=False, kind="stable")
+    return ordered.reset_index(drop=True)
+
+
+_NEAR_KEYS = {
+    "composer": ("blend", "entry_threshold"),
+    "panic": ("panic_score", "panic_threshold"),
+    "rally": ("p_rally", "p_threshold"),
+}
+
+
+def _watchlist(rep: Replay) -> pd.DataFrame:
+    direction = rep.signals.direction[-1]
+    columns = ["symbol", "value", "threshold", "score"]
+    keys = _NEAR_KEYS.get(rep.strategy)
+    if keys is None or keys[0] not in rep.details or keys[1] not in rep.details:
+        return pd.DataFrame(columns=columns)
+    value = np.abs(np.asarray(rep.details[keys[0]], dtype=float)[-1])
+    threshold = np.asarray(rep.details[keys[1]], dtype=float)[-1]
+    floor = RALLY_WATCH if rep.strategy == "rally" else NEAR * threshold
+    with np.errstate(invalid="ignore"):
+        near = (direction == 0) & (value >= floor) & (value < threshold)
+    frame = pd.DataFrame(
+        {
+            "symbol": list(rep.panel.symbols),
+            "value": value,
+            "threshold": threshold,
+            "score": rep.signals.score[-1],
+        }
+    )[near]
+    ordered: pd.DataFrame = frame.sort_values("value", ascending=False, kind="stable")
+    return ordered.reset_index(drop=True)
+
+
+def _positions(
+    rep: Replay, opened: tuple[tuple[str, float | None, float | None], ...]
+) -> pd.DataFrame:
+    trades = rep.result.trades
+    still_open = trades[trades["exit_reason"] == "open"]
+    levels = {symbol: (stop, target) for symbol, stop, target in opened}
+    return pd.DataFrame(
+        {
+            "symbol": still_open["symbol"].to_numpy(),
+            "side": still_open["side"].to_numpy(),
+            "qty": still_open["qty"].to_numpy(),
+            "entry_date": still_open["entry_time"].dt.date.to_numpy(),
+            "entry_price": still_open["entry_price"].to_numpy(),
+            "close": still_open["exit_price"].to_numpy(),
+            "pnl": still_open["pnl"].to_numpy(),
+            "return": still_open["return"].to_numpy(),
+            "stop": [levels.get(s, (None, None))[0] for s in still_open["symbol"]],
+            "target": [levels.get(s, (None, None))[1] for s in still_open["symbol"]],
+        }
+    )
+
+
+def open_app_store(ctx: AppContext) -> Store:
+    """The configured store (``HARVESTER_DATABASE_URL`` or the home's SQLite file)."""
+    return open_store(
+        None, home=ctx.home, environ=ctx.environ,
+        encryption_key=ctx.secrets.get(ENCRYPTION_KEY_ENV),
+    )  # fmt: skip
+
+
+def _live_start(cut: Panel, session: pd.Timestamp, live_start: str | None) -> pd.Timestamp:
+    if live_start is not None:
+        try:
+            start = pd.Timestamp(live_start)
+        except ValueError:
+            raise ConfigError(f"--live-start {live_start!r} is not a date (YYYY-MM-DD)") from None
+        if start > session:
+            raise ConfigError(f"--live-start {start.date()} is after the session {session.date()}")
+        return start
+    return pd.Timestamp(cut.index[max(len(cut.index) - DEFAULT_LIVE_SESSIONS, 1)])
+
+
+def run_scan(
+    ctx: AppContext,
+    spec: str,
+    *,
+    strategy: str,
+    tickers: tuple[str, ...] = (),
+    as_of: str | None = None,
+    live_start: str | None = None,
+    named: str | None = None,
+    with_positions: bool = False,
+    store: Store | None = None,
+    account: str = "paper",
+) -> ScanReport:
+    """Run the daily step for the as-of session with the paper broker, store and report."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
+    config = ctx.config
+    if named is not None:
+        rally_named_config(named)  # an unknown name fails here, with the known ones
+        rally = config.strategies.rally.model_copy(update={"named_config": named})
+        strategies = config.strategies.model_copy(update={"rally": rally})
+        config = config.model_copy(update={"strategies": strategies})
+    loaded = load_data(ctx, spec)
+    panel = _select(loaded.panel, tickers)
+    session = _session(panel, as_of)
+    cut, skipped = _usable(panel, session)
+    start = _live_start(cut, session, live_start)
+    owned = store is None
+    db = open_app_store(ctx) if store is None else store
+    try:
+        broker = PaperBroker(db, account=account, initial_cash=config.initial_capital)
+        rep, outcome = run_daily(db, broker, cut, strategy, config, live_start=start,
+                                 as_of=session, account=account)  # fmt: skip
+        report = ScanReport(
+            as_of=rep.day, strategy=strategy, source=loaded.source,
+            live_start=pd.Timestamp(rep.panel.index[0]).date(), breadth=breadth(cut),
+            signals=_new_signals(rep), watchlist=_watchlist(rep), ranking=_ranking(rep),
+            positions=(
+                _positions(rep, tuple((p.symbol, p.stop, p.target) for p in outcome.plan.open))
+                if with_positions else None
+            ),
+            skipped=tuple(skipped), orders=len(outcome.orders), rejected=outcome.rejected,
+        )  # fmt: skip
+        _store_scan(db, report)
+    finally:
+        if owned:
+            db.close()
+    return report
+
+
+def _store_scan(store: Store, report: ScanReport) -> None:
+    run_id = record_run(store, "scan")
+    record_scan_results(store, run_id, report.as_of, report.ranking)
+    if len(report.signals):
+        record_signals(
+            store, run_id, report.signals.assign(date=report.as_of, strategy=report.strategy)
+        )
+    finish_run(store, run_id, "ok")

@@ -11,7 +11,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).parents[1] / ".numba
 import pytest
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["pytester", "harvester.testing.services"]
+pytest_plugins = ["pytester", "harvester.testing.services", "harvester.testing.stores"]
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -77,15 +77,6 @@ def _session(history: Panel, as_of: date | str | None) -> pd.Timestamp:
     return pd.Timestamp(history.index[position])
 
 
-def _cut(signals: Signals, rows: slice) -> Signals:
-    return Signals(
-        np.ascontiguousarray(signals.direction[rows]),
-        np.ascontiguousarray(signals.exit[rows]),
-        np.ascontiguousarray(signals.size[rows]),
-        np.ascontiguousarray(signals.score[rows]),
-    )
-
-
 def replay(
     history: Panel,
     strategy: str,
@@ -115,7 +106,7 @@ def replay(
     market = market_arrays(cut, config)
     regimes = trade_regimes(cut, config.regimes).iloc[rows]
     panel = cut.slice(cut.index[start - lead], None)
-    signals = _cut(output.signals, rows)
+    signals = output.signals.cut(rows)
     if lead:
         signals.direction[0] = 0
         signals.exit[0] = False

@@ -97,17 +97,6 @@ def _folder(symbol: str) -> str:
     return _UNSAFE.sub("_", symbol)
 
 
-def _column(signals: Signals, j: int) -> Signals:
-    """Symbol ``j``'s column of every signal array, kept two-dimensional (time × 1)."""
-    keep = slice(j, j + 1)
-    return Signals(
-        np.ascontiguousarray(signals.direction[:, keep]),
-        np.ascontiguousarray(signals.exit[:, keep]),
-        np.ascontiguousarray(signals.size[:, keep]),
-        np.ascontiguousarray(signals.score[:, keep]),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _SymbolTask:
     """One symbol's simulation, picklable: its slice of the panel, signals and regimes."""
@@ -130,7 +119,9 @@ def _symbol_tasks(
     tasks = []
     for j, symbol in enumerate(panel.symbols):
         alone = panel.select([symbol])
-        tasks.append(_SymbolTask(alone, _column(signals, j), config, regimes[[symbol]]))
+        tasks.append(
+            _SymbolTask(alone, signals.cut(columns=slice(j, j + 1)), config, regimes[[symbol]])
+        )
     return tasks
 
 

@@ -161,15 +161,6 @@ def _check_folds(folds: tuple[Fold, ...], n_bars: int) -> None:
         )
 
 
-def _cut_signals(signals: Signals, rows: slice) -> Signals:
-    return Signals(
-        np.ascontiguousarray(signals.direction[rows]),
-        np.ascontiguousarray(signals.exit[rows]),
-        np.ascontiguousarray(signals.size[rows]),
-        np.ascontiguousarray(signals.score[rows]),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Inputs:
     """What one fold config makes of the whole panel: signals, engine inputs, regime codes."""
@@ -205,7 +196,7 @@ def _window(panel: Panel, fold: Fold, inputs: _Inputs) -> _TestWindow:
         fold=fold,
         train_dates=(index[fold.train[0]], index[fold.train[-1]]),
         panel=panel.slice(index[fold.test.start], index[fold.test.stop - 1]),
-        signals=_cut_signals(inputs.signals, rows),
+        signals=inputs.signals.cut(rows),
         market=inputs.market.rows(rows),
         regimes=inputs.regimes.iloc[rows],
         config=inputs.config,

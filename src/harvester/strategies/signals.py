@@ -25,6 +25,15 @@ class Signals(NamedTuple):
     size: FloatArray
     score: FloatArray
 
+    def cut(self, rows: slice = slice(None), columns: slice = slice(None)) -> Signals:
+        """The ``rows`` (bars) and ``columns`` (symbols) of every array, as row-ordered
+        copies the engine's kernel can take."""
+
+        def part(values: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(values[rows, columns])
+
+        return Signals(part(self.direction), part(self.exit), part(self.size), part(self.score))
+
 
 def empty_signals(shape: tuple[int, int]) -> Signals:
     """Return signals that do nothing (no entries, no exits, size 1, score 0)."""

@@ -16,7 +16,6 @@ from harvester.live.paper import PaperBroker
 from harvester.store import Store
 from harvester.store.repository import account_fills, journal, open_positions
 from harvester.strategies.registry import STRATEGIES
-from harvester.strategies.signals import Signals
 
 SESSIONS = 60
 TRADE_KEYS = ["symbol", "side", "entry_date", "entry_price", "exit_date", "exit_price", "qty"]
@@ -30,10 +29,7 @@ def _one_backtest(history: Panel, start: pd.Timestamp) -> tuple[pd.DataFrame, pd
     first = int(history.index.searchsorted(start))
     rows = slice(first, len(history.index))
     signals = strategy.generate(history, config).signals
-    cut = Signals(
-        np.ascontiguousarray(signals.direction[rows]), np.ascontiguousarray(signals.exit[rows]),
-        np.ascontiguousarray(signals.size[rows]), np.ascontiguousarray(signals.score[rows]),
-    )  # fmt: skip
+    cut = signals.cut(rows)
     market = market_arrays(history, config).rows(rows)
     result = run_backtest(history.slice(start, None), cut, config, market=market)
     return result.trades, result.fills

@@ -114,10 +114,7 @@ def test_each_fold_equals_a_run_that_knows_only_the_history_up_to_its_test_end(
         history = panel.slice(end=fold.test_end)
         rows = slice(fold.fold.test.start, fold.fold.test.stop)
         signals = strategy.generate(history, config).signals
-        cut = Signals(
-            np.ascontiguousarray(signals.direction[rows]), np.ascontiguousarray(signals.exit[rows]),
-            np.ascontiguousarray(signals.size[rows]), np.ascontiguousarray(signals.score[rows]),
-        )  # fmt: skip
+        cut = signals.cut(rows)
         market = market_arrays(history, config).rows(rows)
         test_panel = panel.slice(fold.test_start, fold.test_end)
         by_hand = run_backtest(test_panel, cut, config, market=market)

@@ -1,4 +1,5 @@
-"""A ``store`` fixture run twice: on a fresh SQLite file and on the real PostgreSQL server.
+"""Pytest fixtures of the store: ``store`` run twice, on a fresh SQLite file and on the real
+PostgreSQL server (a plugin: ``pytest_plugins = ["harvester.testing.stores"]``).
 
 PostgreSQL tests share one schema per test module (created, migrated once through
 ``search_path``, dropped afterwards); every test starts from empty tables.
@@ -29,7 +30,7 @@ def _postgres_url(schema: str | None = None) -> str:
 @pytest.fixture(scope="module")
 def postgres_schema_url() -> Iterator[str]:
     """URL of a fresh PostgreSQL schema for this module, dropped when the module ends."""
-    schema = f"store_test_{uuid.uuid4().hex[:12]}"
+    schema = f"harvester_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(_postgres_url())
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))

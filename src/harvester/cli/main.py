@@ -19,9 +19,12 @@ from harvester.cli import (
     db_cmd,
     explain_cmd,
     features_cmd,
+    journal_cmd,
     research_cmd,
     run_cmd,
     scan_cmd,
+    screen_cmd,
+    status_cmd,
     strategies_cmd,
     train_cmd,
 )
@@ -48,6 +51,9 @@ explain_cmd.register(app)
 research_cmd.register(app)
 train_cmd.register(app)
 scan_cmd.register(app)
+screen_cmd.register(app)
+journal_cmd.register(app)
+status_cmd.register(app)
 
 
 @app.callback()

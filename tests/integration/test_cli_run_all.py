@@ -22,7 +22,7 @@ def test_run_all_backtests_each_symbol_alone_and_sums_a_portfolio(
         [
             "backtest", "--run-all", "--strategy", "panic", "--data", "sample",
             "--start", "2017-01-01", "--set", "execution.fractional_shares=true",
-            "--out", str(out),
+            "--out", str(out), "--no-report",
         ]
     )  # fmt: skip
     printed = capsys.readouterr().out
@@ -49,6 +49,7 @@ def test_run_all_backtests_each_symbol_alone_and_sums_a_portfolio(
         assert equity["equity"].iloc[0] == pytest.approx(100_000 / 33, rel=1e-3)
         finals += float(equity["equity"].iloc[-1])
         assert (folder / "equity.png").read_bytes()[:8] == PNG_MAGIC
+        assert not (folder / "report.html").exists()  # --no-report
     assert traded, "panic should trade on the sample"
     assert set(symbols.loc[symbols["trades"] > 0, "symbol"]) <= traded
 

@@ -6,12 +6,16 @@ per-symbol equity curves (cash, gross and all). The strategy's signals are gener
 the whole panel — features such as breadth need the universe — and each symbol's columns of
 those signals are then simulated on that symbol's slice of the panel. The per-symbol
 simulations are independent tasks run by an :class:`~harvester.research.executors.Executor`
-(inline by default; local processes or Dask give identical results); files are written in
-the caller's process.
+(inline by default; local processes or Dask give identical results). Each task also writes
+its symbol's folder — the charts and HTML report are most of a run's time, so they run in
+parallel too — and hands back the :class:`BacktestResult` the portfolio is summed from; the
+portfolio files are written by the caller. Tasks get absolute folders: the workers of a
+remote Dask cluster must share the output filesystem.
 
 Files written under ``out_dir``:
 
-- ``<SYMBOL>/``: that symbol's full backtest (the files ``BacktestResult.write`` writes);
+- ``<SYMBOL>/``: that symbol's full backtest (the files ``BacktestResult.write`` writes;
+  without its PNG charts when ``charts`` is false, without ``report.html`` when ``report`` is);
 - ``symbols.csv``: one row per symbol (:data:`SYMBOL_COLUMNS`), best total return first;
 - ``portfolio_equity.csv``: ``date, equity, cash, gross, exposure`` of the summed portfolio;
 - ``portfolio_metrics.json``: the portfolio's metrics (all symbols' closed trades pooled);
@@ -32,12 +36,12 @@ import numpy as np
 import pandas as pd
 
 from harvester.analytics.metrics import compute_metrics, infer_periods_per_year, trade_stats
-from harvester.app.backtest import trade_regimes, with_regime_names
+from harvester.app.backtest import trade_regimes
 from harvester.app.context import AppContext
 from harvester.app.data import load_data
-from harvester.backtest.engine import run_backtest
 from harvester.backtest.plots import write_plots
 from harvester.backtest.result import BacktestResult
+from harvester.backtest.symbol_task import SymbolTask, simulate_and_write
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError, DataError
 from harvester.core.paths import atomic_path
@@ -97,31 +101,31 @@ def _folder(symbol: str) -> str:
     return _UNSAFE.sub("_", symbol)
 
 
-@dataclass(frozen=True, slots=True)
-class _SymbolTask:
-    """One symbol's simulation, picklable: its slice of the panel, signals and regimes."""
-
-    panel: Panel
-    signals: Signals
-    config: HarvesterConfig
-    regimes: pd.DataFrame
-
-
-def _simulate(task: _SymbolTask) -> BacktestResult:
-    return with_regime_names(
-        run_backtest(task.panel, task.signals, task.config, regimes=task.regimes)
-    )
-
-
 def _symbol_tasks(
-    panel: Panel, signals: Signals, config: HarvesterConfig, regimes: pd.DataFrame
-) -> list[_SymbolTask]:
+    panel: Panel,
+    signals: Signals,
+    config: HarvesterConfig,
+    regimes: pd.DataFrame,
+    *,
+    root: Path,
+    strategy: str,
+    source: str,
+    charts: bool,
+    report: bool,
+) -> list[SymbolTask]:
     tasks = []
     for j, symbol in enumerate(panel.symbols):
-        alone = panel.select([symbol])
-        tasks.append(
-            _SymbolTask(alone, signals.cut(columns=slice(j, j + 1)), config, regimes[[symbol]])
+        task = SymbolTask(
+            panel=panel.select([symbol]),
+            signals=signals.cut(columns=slice(j, j + 1)),
+            config=config,
+            regimes=regimes[[symbol]],
+            folder=(root / _folder(symbol)).absolute(),
+            title=f"{strategy} on {symbol} ({source})",
+            charts=charts,
+            report=report,
         )
+        tasks.append(task)
     return tasks
 
 
@@ -194,12 +198,16 @@ def run_universe(
     progress: Progress | None = None,
     download_progress: Progress | None = None,
     executor: Executor | None = None,
+    charts: bool = True,
+    report: bool = True,
 ) -> UniverseRun:
     """Backtest every symbol of ``spec`` alone under registered ``strategy``; sum a portfolio.
 
-    ``executor`` runs the per-symbol simulations (default: inline); ``progress`` is called
-    with (symbols done, symbols) as they finish; ``download_progress`` is handed to the data
-    loader.
+    ``executor`` runs the per-symbol simulations and writes their folders (default: inline);
+    ``progress`` is called with (symbols done, symbols) as they finish; ``download_progress``
+    is handed to the data loader. ``charts=False`` skips every PNG file (the symbols' and the
+    portfolio's), ``report=False`` the symbols' ``report.html``; the other files and the
+    results do not change.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(
@@ -218,15 +226,15 @@ def run_universe(
     regimes = trade_regimes(panel, config.regimes)
     alone = config.model_copy(update={"initial_capital": config.initial_capital / len(symbols)})
     root = out_dir or _default_out(ctx, f"run_all_{strategy}")
-    tasks = _symbol_tasks(panel, signals, alone, regimes)
-    results = (executor or SerialExecutor()).map(_simulate, tasks, progress=progress)
-    close = panel.frame("close")
-    runs: list[SymbolRun] = []
-    for symbol, result in zip(symbols, results, strict=True):
-        folder = root / _folder(symbol)
-        result.write(folder, title=f"{strategy} on {symbol} ({loaded.source})", close=close)
-        runs.append(SymbolRun(symbol, result, folder))
-    done = tuple(runs)
+    tasks = _symbol_tasks(
+        panel, signals, alone, regimes, root=root, strategy=strategy, source=loaded.source,
+        charts=charts, report=report,
+    )  # fmt: skip
+    results = (executor or SerialExecutor()).map(simulate_and_write, tasks, progress=progress)
+    done = tuple(
+        SymbolRun(symbol, result, root / _folder(symbol))
+        for symbol, result in zip(symbols, results, strict=True)
+    )
     table = pd.DataFrame([_symbol_row(r.symbol, r.result) for r in done], columns=SYMBOL_COLUMNS)
     table = table.sort_values(
         ["total_return", "symbol"], ascending=[False, True], kind="stable", na_position="last"
@@ -237,8 +245,9 @@ def run_universe(
         _write_csv(root / "symbols.csv", table, index=False),
         _write_csv(root / "portfolio_equity.csv", equity, index=True),
         _write_json(root / "portfolio_metrics.json", metrics),
-        *write_plots(root, equity=equity, trades=pd.DataFrame(), max_symbols=0),
     ]
+    if charts:
+        written += write_plots(root, equity=equity, trades=pd.DataFrame(), max_symbols=0)
     return UniverseRun(strategy, loaded.source, done, table, equity, metrics, root, written)
 
 

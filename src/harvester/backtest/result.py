@@ -12,9 +12,10 @@ Files written by ``BacktestResult.write(out_dir)``:
 - ``metrics.json``: flat snake_case metrics (``sharpe``, ``max_drawdown``, ``cagr``, …),
   ``null`` for undefined or infinite values;
 - ``run.json``: config hash, data fingerprint, warnings and the resolved config;
-- ``report.html``: a self-contained report with equity, drawdown and monthly-return plots;
+- ``report.html``: a self-contained report with equity, drawdown and monthly-return plots
+  (skipped with ``report=False``);
 - ``equity.png``, ``drawdown.png`` and ``trades_<SYMBOL>.png`` for the six symbols with the
-  most trades (see :mod:`harvester.backtest.plots`).
+  most trades (see :mod:`harvester.backtest.plots`; skipped with ``charts=False``).
 
 matplotlib is imported only when ``write`` draws, so importing this module stays cheap.
 """
@@ -68,15 +69,16 @@ class BacktestResult:
         *,
         title: str = "harvester backtest",
         close: pd.DataFrame | None = None,
+        charts: bool = True,
+        report: bool = True,
     ) -> list[Path]:
         """Write every output file into ``out_dir`` (each atomically); return their paths.
 
         ``close`` (dates × symbols, optional) is drawn under the trade markers of the
-        trade plots; without it they join the trades' own prices.
+        trade plots; without it they join the trades' own prices. ``charts=False`` skips
+        the PNG files and ``report=False`` the HTML report (it embeds plots of its own):
+        drawing is most of the time ``write`` takes, and matplotlib is imported only for it.
         """
-        from harvester.backtest.plots import write_plots
-        from harvester.backtest.report import write_html_report
-
         out_dir.mkdir(parents=True, exist_ok=True)
         written = [
             _write_text(out_dir / "trades.csv", self.trades.to_csv(index=False)),
@@ -85,20 +87,28 @@ class BacktestResult:
             _write_text(out_dir / "metrics.json", _json(self.metrics)),
             _write_text(out_dir / "run.json", _json(self._provenance())),
         ]
-        report = write_html_report(
-            out_dir / "report.html",
-            title=title,
-            equity=self.equity,
-            trades=self.trades,
-            metrics=self.metrics,
-            config_summary={
-                "config hash": self.config_hash[:16],
-                "data": self.data_fingerprint[:16],
-            },
-            warnings=[f"{name}: {count}" for name, count in self.warnings.items() if count],
-        )
-        plots = write_plots(out_dir, equity=self.equity, trades=self.trades, close=close)
-        return [*written, report, *plots]
+        if report:
+            from harvester.backtest.report import write_html_report
+
+            written.append(
+                write_html_report(
+                    out_dir / "report.html",
+                    title=title,
+                    equity=self.equity,
+                    trades=self.trades,
+                    metrics=self.metrics,
+                    config_summary={
+                        "config hash": self.config_hash[:16],
+                        "data": self.data_fingerprint[:16],
+                    },
+                    warnings=[f"{name}: {count}" for name, count in self.warnings.items() if count],
+                )
+            )
+        if charts:
+            from harvester.backtest.plots import write_plots
+
+            written += write_plots(out_dir, equity=self.equity, trades=self.trades, close=close)
+        return written
 
     def _provenance(self) -> dict[str, Any]:
         return {

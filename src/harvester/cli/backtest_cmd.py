@@ -52,6 +52,20 @@ FractionOption = Annotated[
 MaxPositionsOption = Annotated[int | None, typer.Option("--max-positions")]
 CapitalOption = Annotated[float | None, typer.Option("--initial-capital")]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Folder for the result files.")]
+ChartsOption = Annotated[
+    bool,
+    typer.Option(
+        "--charts/--no-charts",
+        help="Write the PNG charts (~40% of a universe run's time; --no-charts to skip).",
+    ),
+]
+ReportOption = Annotated[
+    bool,
+    typer.Option(
+        "--report/--no-report",
+        help="Write each symbol's report.html in a universe run (~55% of its time).",
+    ),
+]
 
 
 def _context(
@@ -128,6 +142,8 @@ def backtest_command(
             help="Rally only: compare auto-calibrated with hand-set r_up/d_dn per fold.",
         ),
     ] = False,
+    charts: ChartsOption = True,
+    report: ReportOption = True,
     config_file: ConfigFileOption = None,
     profile: ProfileOption = None,
     assignments: SetOption = None,
@@ -144,8 +160,14 @@ def backtest_command(
         _validate(ctx, data, strategy=strategy, out=out, console=console)
         return
     if run_all:
-        _run_all(ctx, data, strategy=strategy, out=out, console=console)
+        _run_all(
+            ctx, data, strategy=strategy, out=out, console=console, charts=charts, report=report
+        )
         return
+    if not (charts and report):
+        raise ConfigError(
+            "--no-charts and --no-report apply to --run-all; a single backtest writes both"
+        )
     with DownloadProgress(console) as progress, console.status("backtesting ..."):
         job = run_backtest_job(
             ctx, data, strategy=strategy, signals_path=signals, out_dir=out, progress=progress
@@ -174,13 +196,16 @@ def backtest_universe_command(
     out: OutOption = None,
     executor: ExecutorOption = "local",
     workers: WorkersOption = None,
+    charts: ChartsOption = True,
+    report: ReportOption = True,
     config_file: ConfigFileOption = None,
     profile: ProfileOption = None,
     assignments: SetOption = None,
 ) -> None:
     """Backtest every symbol alone (initial capital split evenly) in parallel and sum a
     portfolio. Writes <SYMBOL>/ folders, symbols.csv, portfolio_equity.csv and
-    portfolio_metrics.json; results do not depend on --executor.
+    portfolio_metrics.json; results do not depend on --executor. Charts and reports are
+    most of the time: --no-charts --no-report for speed.
     """
     flags = _flags(
         fill, commission_bps, slippage_bps, fraction, max_positions, initial_capital, named_config
@@ -188,7 +213,7 @@ def backtest_universe_command(
     ctx = _context(strategy, flags, start, end, config_file, profile, assignments)
     _run_all(
         ctx, data, strategy=strategy, out=out, console=make_console(), executor=executor,
-        workers=workers,
+        workers=workers, charts=charts, report=report,
     )  # fmt: skip
 
 
@@ -201,6 +226,8 @@ def _run_all(
     console: Console,
     executor: str = "serial",
     workers: int | None = None,
+    charts: bool = True,
+    report: bool = True,
 ) -> None:
     with open_executor(executor, workers=workers) as runner:
         label = f"backtesting symbols on {runner.name}"
@@ -210,7 +237,7 @@ def _run_all(
         ):
             run = run_universe(
                 ctx, data, strategy=strategy, out_dir=out, progress=progress,
-                download_progress=download, executor=runner,
+                download_progress=download, executor=runner, charts=charts, report=report,
             )  # fmt: skip
     console.print(_symbols_table(run))
     title = f"{strategy} portfolio of {len(run.runs)} symbols on {run.source}"

@@ -107,3 +107,16 @@ def test_result_write_without_trades_writes_equity_and_drawdown_only(tmp_path: P
         assert_png(tmp_path / "run" / name)
     assert not list((tmp_path / "run").glob("trades_*.png"))
     assert (tmp_path / "run" / "report.html").is_file()
+
+
+def test_result_write_can_skip_the_charts_and_the_report(tmp_path: Path) -> None:
+    panel = flat_panel()
+    result = run_backtest(panel, empty_signals(panel.shape), HarvesterConfig())
+    expected = ["equity.csv", "fills.csv", "metrics.json", "run.json", "trades.csv"]
+    written = result.write(tmp_path / "bare", charts=False, report=False)
+    assert sorted(p.name for p in written) == expected
+    assert sorted(p.name for p in (tmp_path / "bare").iterdir()) == expected
+    no_charts = result.write(tmp_path / "report", charts=False)
+    assert sorted(p.name for p in no_charts) == sorted([*expected, "report.html"])
+    no_report = result.write(tmp_path / "charts", report=False)
+    assert sorted(p.name for p in no_report) == sorted([*expected, "drawdown.png", "equity.png"])

@@ -78,9 +78,12 @@ def test_no_charts_writes_no_png_and_no_report_no_html(
         assert (tmp_path / "charts" / name).read_bytes() == (tmp_path / "bare" / name).read_bytes()
 
 
-def test_a_single_backtest_refuses_no_charts(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["backtest", "--strategy", "panic", "--data", "sample", "--no-charts"]) == 2
-    assert "apply to --run-all" in capsys.readouterr().err
+def test_a_single_backtest_without_charts_or_report(tmp_path: Path) -> None:
+    args = ["backtest", "--strategy", "consensus", "--data", DATA, "--out", str(tmp_path)]
+    assert main([*args, "--no-charts", "--no-report"]) == 0
+    written = {p.name for p in tmp_path.iterdir()}
+    assert "trades.csv" in written and "metrics.json" in written
+    assert not any(name.endswith((".png", ".html")) for name in written)
 
 
 def test_backtest_universe_rejects_a_bad_executor(capsys: pytest.CaptureFixture[str]) -> None:

@@ -57,8 +57,11 @@ def run_backtest_job(
     signals_path: Path | None,
     out_dir: Path | None = None,
     progress: Progress | None = None,
+    charts: bool = True,
+    report: bool = True,
 ) -> BacktestJob:
-    """Run ``strategy`` on the data ``spec`` and write trades, equity, metrics and report."""
+    """Run ``strategy`` on the data ``spec`` and write trades, equity, metrics and (unless
+    switched off) the charts and the HTML report."""
     if strategy not in strategy_names():
         raise ConfigError(
             f"unknown strategy {strategy!r}; available: {', '.join(strategy_names())}"
@@ -75,6 +78,8 @@ def run_backtest_job(
         out_dir or _default_out(ctx),
         title=f"{strategy} on {loaded.source}",
         close=loaded.panel.frame("close"),
+        charts=charts,
+        report=report,
     )
     return BacktestJob(result, loaded.source, written)
 

@@ -63,7 +63,7 @@ ReportOption = Annotated[
     bool,
     typer.Option(
         "--report/--no-report",
-        help="Write each symbol's report.html in a universe run (~55% of its time).",
+        help="Write report.html (in a universe run one per symbol, ~55% of its time).",
     ),
 ]
 
@@ -164,14 +164,11 @@ def backtest_command(
             ctx, data, strategy=strategy, out=out, console=console, charts=charts, report=report
         )
         return
-    if not (charts and report):
-        raise ConfigError(
-            "--no-charts and --no-report apply to --run-all; a single backtest writes both"
-        )
     with DownloadProgress(console) as progress, console.status("backtesting ..."):
         job = run_backtest_job(
-            ctx, data, strategy=strategy, signals_path=signals, out_dir=out, progress=progress
-        )
+            ctx, data, strategy=strategy, signals_path=signals, out_dir=out, progress=progress,
+            charts=charts, report=report,
+        )  # fmt: skip
     console.print(metrics_table(job.result.metrics, title=f"{strategy} on {job.source}"))
     for name, count in job.result.warnings.items():
         if count:

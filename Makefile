@@ -49,6 +49,9 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_sentiment.py
 	$(BIN)/python bench/bench_e2e.py
 	$(BIN)/python bench/bench_rally.py
+	$(BIN)/python bench/bench_research.py
+	$(BIN)/python bench/bench_scan.py
+	$(BIN)/python bench/bench_retrain.py
 
 ## Rebuild the bundled sample and reference lists from ../shared/data.
 sample: $(STAMP)

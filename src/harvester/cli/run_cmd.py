@@ -1,5 +1,9 @@
 """``harvester run``: the main job. Load the data, validate and summarise it, then backtest
 every strategy family on it and compare them.
+
+``harvester run scan|retrain|auto|health|live`` are the orchestrator's workflows
+(:mod:`harvester.cli.orchestrate_cmd`); ``run`` is a command group that runs the main job
+when no workflow is named, so ``harvester run [--data ...] [--summary-only]`` is unchanged.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from typing import Annotated
 import typer
 
 from harvester.app.demo import run_demo
+from harvester.cli import orchestrate_cmd
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -24,6 +29,7 @@ from harvester.cli.render import comparison_table, make_console, print_data_over
 
 
 def run_command(
+    typer_ctx: typer.Context,
     data: DataOption = "sample",
     start: StartOption = None,
     end: EndOption = None,
@@ -39,7 +45,10 @@ def run_command(
 ) -> None:
     """Summarise the data (the bundled real sample by default), then backtest every strategy
     on it (each with its shipped defaults) and print a comparison; reports under --out.
+    Workflows: harvester run scan|retrain|auto|health|live (see docs/orchestrator.md).
     """
+    if typer_ctx.invoked_subcommand is not None:
+        return
     ctx = context_from(
         config_file=config_file, profile=profile, assignments=assignments, start=start, end=end
     )
@@ -60,5 +69,8 @@ def run_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the main job to the root app."""
-    app.command("run")(run_command)
+    """Add the main job and the orchestrator's workflows to the root app."""
+    group = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+    group.callback()(run_command)
+    orchestrate_cmd.register(group)
+    app.add_typer(group, name="run")

@@ -24,6 +24,7 @@ __all__ = [
     "HarvesterConfig",
     "LoggingConfig",
     "MonitoringConfig",
+    "OrchestratorConfig",
     "PanicScoreWeights",
     "ProviderConfig",
     "RegimeConfig",
@@ -259,6 +260,24 @@ class LoggingConfig(Section):
     backup_count: int = Field(5, ge=0)
 
 
+class OrchestratorConfig(Section):
+    """``harvester run scan|retrain|auto|health|live``: freshness limits and the schedule.
+
+    Times are wall-clock times in ``timezone``; ``retrain_weekday`` counts from Monday = 0
+    (6 = Sunday, the Rally spec's weekly retrain). ``skip_fresh_days`` is the Rally spec's
+    pipeline default.
+    """
+
+    scan_strategy: str = "composer"
+    skip_fresh_days: float = Field(7.0, ge=0.0)
+    stale_model_days: float = Field(14.0, gt=0.0)
+    stale_data_sessions: int = Field(1, ge=0)
+    timezone: str = "America/New_York"
+    daily_time: str = Field("16:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    retrain_weekday: int = Field(6, ge=0, le=6)
+    retrain_time: str = Field("18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class HarvesterConfig(Section):
     """The whole system's configuration, as resolved from all layers."""
 
@@ -277,6 +296,7 @@ class HarvesterConfig(Section):
     data: DataConfig = DataConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     logging: LoggingConfig = LoggingConfig()
+    orchestrator: OrchestratorConfig = OrchestratorConfig()
 
     def content_hash(self) -> str:
         """Return the SHA-256 of the canonical JSON form; equal configs, equal hash."""

@@ -146,6 +146,14 @@ class SerialExecutor:
         return _inline(functools.partial(fn, self._values[shared.key]), items, progress)
 
 
+def _one_thread_each() -> None:
+    # The workers already use every core between them: cap the BLAS / OpenMP pools each
+    # library would otherwise start per process (as Dask's nanny does for its workers).
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 # A local worker keeps the last shared value it loaded (one study or run at a time).
 _LOADED: dict[str, Any] = {}
 
@@ -183,7 +191,9 @@ class LocalExecutor:
     ) -> list[R]:
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_one_thread_each
+            )
         futures = [self._pool.submit(fn, *args) for fn, args in calls]
         try:
             for done, future in enumerate(as_completed(futures), start=1):

@@ -15,7 +15,10 @@ from alpaca.trading.requests import OrderRequest as AlpacaOrderRequest
 from harvester.cli.main import main
 from harvester.live.brokers.alpaca import open_alpaca
 from harvester.live.brokers.base import Broker
-from harvester.live.brokers.registry import BROKER_FACTORIES
+from harvester.live.brokers.registry import BROKER_FACTORIES, open_broker
+from harvester.live.paper import PaperBroker
+from harvester.store import open_store
+from harvester.store.repository import account_fills, order_by_client_id
 
 ORDER = Path(__file__).parents[1] / "unit/live/brokers/responses/order_new.json"
 
@@ -124,3 +127,35 @@ def test_missing_keys_exit_2_naming_the_variables(
 def test_live_endpoint_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["broker", "test-order", "--broker", "alpaca-live"]) == 2
     assert "paper brokers only" in capsys.readouterr().err
+
+
+def test_paper_test_order_runs_offline_and_is_refused_by_the_paper_rule(
+    capsys: pytest.CaptureFixture[str], isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The paper broker books only fills the daily step planned; a hand-typed order is
+    # rejected (live/paper.py), with nothing stored, and the round trip says so.
+    monkeypatch.delenv("HARVESTER_DATABASE_URL", raising=False)
+    code = main(["broker", "test-order", "--broker", "paper", "--interval", "0", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["broker"] == "paper"
+    assert payload["statuses"] == ["rejected"] and payload["fill_price"] is None
+    assert any("no engine fill planned" in note for note in payload["notes"])
+    assert (isolated_home / "harvester.db").is_file()  # the store it opened, in the home
+    store = open_store(None, environ={"HARVESTER_HOME": str(isolated_home)})
+    try:
+        assert account_fills(store, account="paper").empty
+        assert order_by_client_id(store, payload["client_order_id"]) is None
+    finally:
+        store.close()
+
+
+def test_paper_broker_is_in_the_registry(isolated_home: Path) -> None:
+    store = open_store(None, environ={"HARVESTER_HOME": str(isolated_home)})
+    try:
+        broker = open_broker("paper", environ={}, store=store, account="acct")
+        assert isinstance(broker, PaperBroker) and broker.account_name == "acct"
+        assert broker.account().cash == 100_000.0
+    finally:
+        store.close()

@@ -2,7 +2,11 @@
 
 The Python brain's one-off check that keys, endpoint and order flow work: submit one order
 (default 1 share of SPY at market, day), poll until it reaches a terminal status or the
-timeout passes, cancel it if it is still open, and report what happened. The clock and the
+timeout passes, cancel it if it is still open, and report what happened. An order the broker
+refuses outright (:class:`~harvester.core.errors.BrokerRejection`) is a round trip too, ending
+``rejected`` with the reason as a note: the ``paper`` broker (offline, on the store) refuses
+every order the daily step did not plan, so its test order checks the store and the order
+path and ends there, with nothing stored. The clock and the
 pause between polls are injected, so the loop runs without real waiting under test.
 """
 
@@ -14,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from harvester.core.errors import ConfigError
+from harvester.core.errors import BrokerRejection, ConfigError
 from harvester.domain.orders import BrokerOrder, OrderRequest, OrderStatus, client_order_id
 from harvester.live.brokers.base import Broker
 from harvester.live.brokers.registry import open_broker
 
 __all__ = ["TEST_ORDER_BROKERS", "RoundTrip", "open_test_broker", "run_test_order"]
 
-TEST_ORDER_BROKERS = ("alpaca", "ib")
+TEST_ORDER_BROKERS = ("alpaca", "ib", "paper")
 """Brokers the test order may go to: paper endpoints only, never a live one."""
 
 
@@ -60,6 +64,13 @@ def open_test_broker(name: str, *, environ: Mapping[str, str], **options: Any) -
     return open_broker(name, environ=environ, **options)
 
 
+def _rejected(request: OrderRequest, at: datetime) -> BrokerOrder:
+    return BrokerOrder(
+        client_order_id=request.client_order_id, broker_order_id="-", symbol=request.symbol,
+        side=request.side, qty=request.qty, status=OrderStatus.REJECTED, submitted_at=at,
+    )  # fmt: skip
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -84,10 +95,14 @@ def run_test_order(
         side="sell" if side == "sell" else "buy",
         qty=qty,
     )
-    order = broker.submit(request)
+    notes: list[str] = []
+    try:
+        order = broker.submit(request)
+    except BrokerRejection as error:
+        order = _rejected(request, start)
+        notes.append(f"rejected: {error}")
     acknowledged = (now() - start).total_seconds()
     statuses = [order.status]
-    notes: list[str] = []
 
     def seen(o: BrokerOrder) -> BrokerOrder:
         if o.status != statuses[-1]:

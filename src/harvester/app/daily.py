@@ -42,7 +42,7 @@ from harvester.store.repository import EquitySnapshot, Position, Trade, finish_r
 from harvester.strategies.registry import STRATEGIES
 from harvester.strategies.signals import Signals
 
-__all__ = ["Replay", "daily_plan", "replay", "run_daily", "run_name"]
+__all__ = ["Replay", "book_daily", "daily_plan", "replay", "run_daily", "run_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +138,9 @@ def _optional(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _trade(row: dict[str, Any], strategy: str, account: str, run_id: int | None) -> Trade:
+def _trade(
+    row: dict[str, Any], strategy: str, account: str, run_id: int | None, exit_seq: int = 0
+) -> Trade:
     regime = row.get("regime")
     return Trade(
         symbol=str(row["symbol"]), side=1 if row["side"] == "long" else -1,
@@ -148,7 +150,7 @@ def _trade(row: dict[str, Any], strategy: str, account: str, run_id: int | None)
         exit_reason=str(row["exit_reason"]), bars_held=int(row["bars_held"]),
         strategy=strategy, account=account,
         regime=None if regime is None or pd.isna(regime) else str(regime),
-        mfe=_optional(row["mfe"]), mae=_optional(row["mae"]), run_id=run_id,
+        mfe=_optional(row["mfe"]), mae=_optional(row["mae"]), run_id=run_id, exit_seq=exit_seq,
     )  # fmt: skip
 
 
@@ -182,6 +184,9 @@ def daily_plan(rep: Replay, *, account: str, run_id: int | None = None) -> Daily
     trades = rep.result.trades
     is_open = trades["exit_reason"] == "open"
     closed_today = trades[~is_open & (trades["exit_time"] == session)]
+    # A scale-out and the final exit of one position on the same day: 0, 1, ... in the
+    # engine's order (the same on every rerun), so the journal keeps both.
+    exit_seq = closed_today.groupby(["symbol", "entry_time"], sort=False).cumcount().to_numpy()
     still_open = trades[is_open]
     equity = rep.result.equity.iloc[-1]
     orders = plan_orders(
@@ -199,8 +204,8 @@ def daily_plan(rep: Replay, *, account: str, run_id: int | None = None) -> Daily
         strategy=rep.strategy,
         orders=orders,
         closed=tuple(
-            _trade({str(k): v for k, v in r.items()}, rep.strategy, account, run_id)
-            for r in closed_today.to_dict("records")
+            _trade({str(k): v for k, v in r.items()}, rep.strategy, account, run_id, int(seq))
+            for r, seq in zip(closed_today.to_dict("records"), exit_seq, strict=True)
         ),
         open=tuple(
             _position(rep, r, rep.strategy, account) for r in still_open.itertuples(index=False)
@@ -221,11 +226,24 @@ def run_daily(
     account: str = "paper",
 ) -> tuple[Replay, DailyOutcome]:
     """Replay up to the session, hand the engine's fills to a paper broker, submit and record."""
+    _check_account(broker, account)
+    rep = replay(history, strategy, config, live_start=live_start, as_of=as_of)
+    return rep, book_daily(store, broker, rep, account=account)
+
+
+def _check_account(broker: Broker, account: str) -> None:
     if isinstance(broker, PaperBroker) and broker.account_name != account:
         raise ConfigError(
             f"the paper broker keeps account {broker.account_name!r}, not {account!r}"
         )
-    rep = replay(history, strategy, config, live_start=live_start, as_of=as_of)
+
+
+def book_daily(
+    store: Store, broker: Broker, rep: Replay, *, account: str = "paper"
+) -> DailyOutcome:
+    """Act on a replay's last session: submit its orders and record everything (the second
+    half of :func:`run_daily`, for callers that replay themselves, e.g. the scan)."""
+    _check_account(broker, account)
     run_id = record_run(store, "daily")
     plan = daily_plan(rep, account=account, run_id=run_id)
     if isinstance(broker, PaperBroker):
@@ -240,4 +258,4 @@ def run_daily(
         finish_run(store, run_id, "failed")
         raise
     finish_run(store, run_id, "ok")
-    return rep, outcome
+    return outcome

@@ -17,34 +17,68 @@ reports
   target.
 
 The ranking and the new signals are stored (``scan_results``, ``signals``) under a ``scan``
-run; the daily step stores orders, fills, positions, the journal and the equity snapshot.
+run, with one ``scan_results`` row per skipped symbol (rank 0, ``fields.skipped`` = why);
+the daily step stores orders, fills, positions, the journal and the equity snapshot.
+
+Bad input costs the symbol, never the scan. Each symbol below is skipped with its reason
+(``ScanReport.skipped``) and the others go on:
+
+- a provider fetch that failed with nothing cached: ``no data: fetch failed: <reason>``;
+- a stale cache with no network (the fetch failed, the cached bars are older than
+  ``cache_ttl_hours``): the cached bars are used and the symbol is listed in
+  ``ScanReport.stale`` as ``stale: last bar <date>, fetch failed: <reason>``, or skipped
+  with that reason when its last bar is before the scan's session;
+- a strategy with trained models (``rally``: ``<models>/<SYMBOL>.joblib``, written by
+  ``harvester run retrain``; ``models`` defaults to ``<home>/models/rally`` and is checked
+  once it holds any model): ``no trained model for <SYMBOL>; run harvester run retrain``;
+- no bar on the session, or under :data:`MIN_HISTORY` sessions of history;
+- a :class:`~harvester.core.errors.DataError` or
+  :class:`~harvester.core.errors.StrategyError` raised by the strategy or the engine. The
+  replay runs on the whole panel first (vectorised); only when it fails is the panel cut in
+  halves, each half replayed, down to the symbols that fail on their own, and the panel is
+  replayed once more without them.
+
+An unknown named config (``--config``) or strategy is a configuration error before any data
+is read, and when no symbol is left the scan fails with the reasons of the first skipped.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from harvester.app.context import AppContext
-from harvester.app.daily import Replay, run_daily
+from harvester.app.daily import Replay, book_daily, replay
 from harvester.app.data import load_data
 from harvester.backtest.inputs import engine_params
-from harvester.core.errors import ConfigError, DataError
+from harvester.config.models import HarvesterConfig
+from harvester.core.errors import ConfigError, DataError, StrategyError
+from harvester.data.loader import LoadedData
 from harvester.data.panel import Panel
+from harvester.data.providers.fetch import collect_fetch_results
 from harvester.live.paper import PaperBroker
 from harvester.store import Store
 from harvester.store.database import ENCRYPTION_KEY_ENV, open_store
-from harvester.store.repository import finish_run, record_run, record_scan_results, record_signals
+from harvester.store.repository import (
+    finish_run,
+    record_run,
+    record_scan_results,
+    record_scan_skipped,
+    record_signals,
+)
 from harvester.strategies.rally import named_config as rally_named_config
 from harvester.strategies.registry import STRATEGIES
 
 __all__ = [
     "DEFAULT_LIVE_SESSIONS",
     "MIN_HISTORY",
+    "MODEL_STRATEGIES",
     "Breadth",
     "ScanReport",
     "breadth",
@@ -58,6 +92,9 @@ DEFAULT_LIVE_SESSIONS = 252
 """Without ``--live-start`` the simulation starts this many sessions before the as-of date."""
 NEAR = 0.75  # a near miss reaches 75 % of the entry threshold
 RALLY_WATCH = 0.35
+MODEL_STRATEGIES = ("rally",)
+"""Strategies with a trained model per symbol: ``<home>/models/<strategy>/<SYMBOL>.joblib``."""
+_SYMBOL_ERRORS = (DataError, StrategyError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +125,7 @@ class ScanReport:
     skipped: tuple[tuple[str, str], ...]
     orders: int
     rejected: tuple[tuple[str, str], ...] = field(default=())
+    stale: tuple[tuple[str, str], ...] = field(default=())  # scanned on stale cached bars
 
 
 def vix_regime(level: float) -> str:
@@ -136,8 +174,112 @@ def _usable(panel: Panel, session: pd.Timestamp) -> tuple[Panel, list[tuple[str,
         else:
             keep.append(symbol)
     if not keep:
-        raise DataError(f"no symbol can be scanned on {session.date()}")
+        raise DataError(f"no symbol can be scanned on {session.date()}{_why(skipped)}")
     return cut.select(keep), skipped
+
+
+def _why(skipped: list[tuple[str, str]]) -> str:
+    if not skipped:
+        return ""
+    shown = "; ".join(f"{symbol}: {reason}" for symbol, reason in skipped[:3])
+    more = f" (and {len(skipped) - 3} more)" if len(skipped) > 3 else ""
+    return f"; skipped {shown}{more}"
+
+
+def _fetched(ctx: AppContext, spec: str) -> tuple[LoadedData, dict[str, str], dict[str, str]]:
+    """Load ``spec``; also return the symbols whose fetch failed with nothing cached, and the
+    ones served from a stale cache, each with the fetch's reason."""
+    with collect_fetch_results() as results:
+        loaded = load_data(ctx, spec)
+    failed = {s: r for result in results for s, r in result.failures.items()}
+    stale = {s: r for result in results for s, r in result.stale.items()}
+    return loaded, failed, stale
+
+
+def _stale(
+    panel: Panel, session: pd.Timestamp, reasons: dict[str, str]
+) -> tuple[Panel, list[tuple[str, str]], list[tuple[str, str]]]:
+    """Skip the stale symbols without a bar on the session; note the others."""
+    if not reasons:
+        return panel, [], []
+    last = dict(zip(panel.symbols, panel.last_valid_dates(), strict=True))
+    skipped: list[tuple[str, str]] = []
+    noted: list[tuple[str, str]] = []
+    for symbol in (s for s in panel.symbols if s in reasons):
+        note = (
+            f"stale: last bar {pd.Timestamp(last[symbol]).date()}, fetch failed: {reasons[symbol]}"
+        )
+        (noted if pd.Timestamp(last[symbol]) >= session else skipped).append((symbol, note))
+    gone = {s for s, _ in skipped}
+    keep = [s for s in panel.symbols if s not in gone]
+    if not keep:
+        raise DataError(f"no symbol can be scanned on {session.date()}{_why(skipped)}")
+    return (panel.select(keep) if gone else panel), skipped, noted
+
+
+def models_folder(ctx: AppContext, strategy: str, models: Path | None) -> Path | None:
+    """Where ``strategy``'s trained models are checked, or None when they are not: the
+    given folder (it must exist), else ``<home>/models/<strategy>`` once it holds a model."""
+    if strategy not in MODEL_STRATEGIES:
+        return None
+    if models is not None:
+        if not models.is_dir():
+            raise ConfigError(f"models folder {models} does not exist; run harvester run retrain")
+        return models
+    folder = ctx.home.models / strategy
+    return folder if folder.is_dir() and any(folder.glob("*.joblib")) else None
+
+
+def _with_models(panel: Panel, folder: Path | None) -> tuple[Panel, list[tuple[str, str]]]:
+    if folder is None:
+        return panel, []
+    saved = {p.stem for p in folder.glob("*.joblib")}
+    missing = [s for s in panel.symbols if s not in saved]
+    skipped = [(s, f"no trained model for {s}; run harvester run retrain") for s in missing]
+    if len(missing) == len(panel.symbols):
+        raise DataError(f"no trained model in {folder} for any symbol; run harvester run retrain")
+    return (panel.select([s for s in panel.symbols if s in saved]) if missing else panel), skipped
+
+
+def _failing(
+    panel: Panel, symbols: list[str], attempt: Callable[[Panel], Replay]
+) -> list[tuple[str, str]]:
+    """The symbols of a failing set that fail on their own, with why: halve, replay each
+    half, recurse into the halves that fail (a half that replays is clean)."""
+    mid = len(symbols) // 2
+    found: list[tuple[str, str]] = []
+    for half in (symbols[:mid], symbols[mid:]):
+        try:
+            attempt(panel.select(half))
+        except _SYMBOL_ERRORS as error:
+            if len(half) == 1:
+                found.append((half[0], f"{type(error).__name__}: {' '.join(str(error).split())}"))
+            else:
+                found += _failing(panel, half, attempt)
+    return found
+
+
+def _replay_isolated(
+    cut: Panel, strategy: str, config: HarvesterConfig, *, start: pd.Timestamp,
+    session: pd.Timestamp,
+) -> tuple[Replay, list[tuple[str, str]]]:  # fmt: skip
+    """Replay the whole panel; when a symbol's data or the strategy fails, replay it again
+    without the symbols that fail on their own (see the module docstring)."""
+
+    def attempt(panel: Panel) -> Replay:
+        return replay(panel, strategy, config, live_start=start, as_of=session)
+
+    try:
+        return attempt(cut), []
+    except _SYMBOL_ERRORS as error:
+        if len(cut.symbols) == 1:
+            raise
+        first = error
+    bad = _failing(cut, list(cut.symbols), attempt)
+    keep = [s for s in cut.symbols if s not in {symbol for symbol, _ in bad}]
+    if not bad or not keep:
+        raise first
+    return attempt(cut.select(keep)), bad
 
 
 def _select(panel: Panel, tickers: tuple[str, ...]) -> Panel:
@@ -298,8 +440,13 @@ def run_scan(
     with_positions: bool = False,
     store: Store | None = None,
     account: str = "paper",
+    models: Path | None = None,
 ) -> ScanReport:
-    """Run the daily step for the as-of session with the paper broker, store and report."""
+    """Run the daily step for the as-of session with the paper broker, store and report.
+
+    Symbols that cannot be scanned are skipped with the reason (module docstring);
+    ``models`` is the folder of trained models for strategies that use them (``rally``).
+    """
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
     config = ctx.config
@@ -308,26 +455,40 @@ def run_scan(
         rally = config.strategies.rally.model_copy(update={"named_config": named})
         strategies = config.strategies.model_copy(update={"rally": rally})
         config = config.model_copy(update={"strategies": strategies})
-    loaded = load_data(ctx, spec)
-    panel = _select(loaded.panel, tickers)
+    folder = models_folder(ctx, strategy, models)
+    loaded, failed, stale_reasons = _fetched(ctx, spec)
+    skipped = [(s, f"no data: fetch failed: {r}") for s, r in failed.items()
+               if not tickers or s in tickers]  # fmt: skip
+    wanted = tuple(t for t in tickers if t not in failed)
+    if tickers and not wanted:
+        raise DataError(f"no symbol can be scanned{_why(skipped)}")
+    panel = _select(loaded.panel, wanted)
     session = _session(panel, as_of)
-    cut, skipped = _usable(panel, session)
+    panel, stale_skipped, stale = _stale(panel, session, stale_reasons)
+    panel, unmodelled = _with_models(panel, folder)
+    cut, unusable = _usable(panel, session)
+    skipped += stale_skipped + unmodelled + unusable
     start = _live_start(cut, session, live_start)
+    rep, failing = _replay_isolated(cut, strategy, config, start=start, session=session)
+    skipped += failing
+    if failing:
+        cut = cut.select(list(rep.panel.symbols))
     owned = store is None
     db = open_app_store(ctx) if store is None else store
     try:
         broker = PaperBroker(db, account=account, initial_cash=config.initial_capital)
-        rep, outcome = run_daily(db, broker, cut, strategy, config, live_start=start,
-                                 as_of=session, account=account)  # fmt: skip
+        outcome = book_daily(db, broker, rep, account=account)
         report = ScanReport(
             as_of=rep.day, strategy=strategy, source=loaded.source,
             live_start=pd.Timestamp(rep.panel.index[0]).date(), breadth=breadth(cut),
-            signals=_new_signals(rep), watchlist=_watchlist(rep), ranking=_ranking(rep),
+            signals=_new_signals(rep), watchlist=_watchlist(rep),
+            ranking=_with_notes(_ranking(rep), stale),
             positions=(
                 _positions(rep, tuple((p.symbol, p.stop, p.target) for p in outcome.plan.open))
                 if with_positions else None
             ),
             skipped=tuple(skipped), orders=len(outcome.orders), rejected=outcome.rejected,
+            stale=tuple(stale),
         )  # fmt: skip
         _store_scan(db, report)
     finally:
@@ -336,9 +497,18 @@ def run_scan(
     return report
 
 
+def _with_notes(ranking: pd.DataFrame, notes: list[tuple[str, str]]) -> pd.DataFrame:
+    """The ranking with a ``note`` column when some symbol was scanned on stale bars."""
+    if not notes:
+        return ranking
+    by_symbol = dict(notes)
+    return ranking.assign(note=ranking["symbol"].map(by_symbol))
+
+
 def _store_scan(store: Store, report: ScanReport) -> None:
     run_id = record_run(store, "scan")
     record_scan_results(store, run_id, report.as_of, report.ranking)
+    record_scan_skipped(store, run_id, report.as_of, report.skipped)
     if len(report.signals):
         record_signals(
             store, run_id, report.signals.assign(date=report.as_of, strategy=report.strategy)

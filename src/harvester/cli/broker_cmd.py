@@ -57,7 +57,11 @@ def _as_json(trip: RoundTrip) -> str:
 @app.command("test-order")
 def test_order(
     broker: Annotated[
-        str, typer.Option("--broker", help="alpaca (paper endpoint) or ib (TWS paper port).")
+        str,
+        typer.Option(
+            "--broker",
+            help="alpaca (paper endpoint), ib (TWS paper port) or paper (built in).",
+        ),
     ] = "alpaca",
     symbol: Annotated[str, typer.Option("--symbol", help="Symbol to buy.")] = "SPY",
     qty: Annotated[float, typer.Option("--qty", min=0, help="Shares (small!).")] = 1.0,

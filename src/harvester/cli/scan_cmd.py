@@ -64,6 +64,7 @@ def report_json(report: ScanReport) -> dict[str, Any]:
         "ranking": _records(report.ranking),
         "positions": _records(report.positions),
         "skipped": [{"symbol": s, "reason": r} for s, r in report.skipped],
+        "stale": [{"symbol": s, "note": n} for s, n in report.stale],
         "orders": report.orders,
         "rejected": [{"client_order_id": c, "reason": r} for c, r in report.rejected],
     }
@@ -108,6 +109,8 @@ def _print(console: Console, report: ScanReport) -> None:
         console.print(_table("open positions", report.positions))
     for symbol, reason in report.skipped:
         console.print(f"skipped {symbol}: {reason}")
+    for symbol, note in report.stale:
+        console.print(f"stale {symbol}: {note}")
     for cid, reason in report.rejected:
         console.print(f"rejected {cid}: {reason}")
 
@@ -128,6 +131,10 @@ def scan(
     output: Annotated[
         Literal["table", "json"], typer.Option("--format", help="table or json.")
     ] = "table",
+    models: Annotated[
+        Path | None,
+        typer.Option("--models", help="Trained models (default <home>/models/rally)."),
+    ] = None,
     config_file: BaseFileOption = None,
     profile: ProfileOption = None,
     assignments: SetOption = None,
@@ -139,7 +146,7 @@ def scan(
     wanted = tuple(t.strip().upper() for t in (tickers or "").split(",") if t.strip())
     report = run_scan(
         ctx, data, strategy=strategy, tickers=wanted, as_of=as_of, live_start=live_start,
-        named=named, with_positions=positions,
+        named=named, with_positions=positions, models=models,
     )  # fmt: skip
     if output == "json":
         typer.echo(json.dumps(report_json(report), indent=2))

@@ -168,11 +168,15 @@ class FillRow(Base):
 
 
 class TradeRow(Base):
-    """The journal: one closed round trip per row."""
+    """The journal: one closed round trip (or partial exit) per row.
+
+    ``exit_seq`` numbers the exits of one position on one day (a scale-out is 0, the final
+    exit 1), so both are journalled and re-recording the day finds each again.
+    """
 
     __tablename__ = "trades"
     __table_args__ = (
-        UniqueConstraint("account", "strategy", "symbol", "entry_date", "exit_date"),
+        UniqueConstraint("account", "strategy", "symbol", "entry_date", "exit_date", "exit_seq"),
         Index(None, "symbol", "exit_date"),
     )
 
@@ -185,6 +189,7 @@ class TradeRow(Base):
     entry_date: Mapped[date] = mapped_column(Date)
     entry_price: Mapped[float] = mapped_column(Float)
     exit_date: Mapped[date] = mapped_column(Date)
+    exit_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     exit_price: Mapped[float] = mapped_column(Float)
     qty: Mapped[float] = mapped_column(Float)
     pnl: Mapped[float] = mapped_column(Float)

@@ -12,7 +12,7 @@ transaction, so a crash leaves either both or neither.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
@@ -60,6 +60,7 @@ __all__ = [
     "record_order",
     "record_run",
     "record_scan_results",
+    "record_scan_skipped",
     "record_signals",
     "record_trade",
     "snapshot_equity",
@@ -145,6 +146,7 @@ class Trade:
     mfe: float | None = None
     mae: float | None = None
     run_id: int | None = None
+    exit_seq: int = 0  # the exit's number among the position's exits that day (scale-outs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +275,27 @@ def record_scan_results(store: Store, run_id: int, day: date, ranking: pd.DataFr
             fields={c: _clean(record[c]) for c in extra},
         )
         for record in ranking.to_dict("records")
+    ]
+    with store.session() as session:
+        session.add_all(rows)
+    return len(rows)
+
+
+def record_scan_skipped(
+    store: Store, run_id: int, day: date, skipped: Iterable[tuple[str, str]]
+) -> int:
+    """Store the symbols a scan skipped, with why: ``scan_results`` rows of rank 0 and
+    score 0 (not ranked), ``fields`` = ``{"skipped": reason}``; return how many."""
+    rows = [
+        ScanResultRow(
+            run_id=run_id,
+            date=day,
+            symbol=str(symbol),
+            rank=0,
+            score=0.0,
+            fields={"skipped": str(reason)},
+        )
+        for symbol, reason in skipped
     ]
     with store.session() as session:
         session.add_all(rows)
@@ -498,6 +521,7 @@ def _trade_row(session: Session, trade: Trade) -> TradeRow:
             TradeRow.symbol == trade.symbol,
             TradeRow.entry_date == trade.entry_date,
             TradeRow.exit_date == trade.exit_date,
+            TradeRow.exit_seq == trade.exit_seq,
         )
     ).one_or_none()
     if row is None:
@@ -507,7 +531,12 @@ def _trade_row(session: Session, trade: Trade) -> TradeRow:
 
 
 def record_trade(store: Store, trade: Trade) -> None:
-    """Add a closed trade to the journal (a repeat of the same trade is ignored)."""
+    """Add a closed trade to the journal (a repeat of the same trade is ignored).
+
+    A trade is the same when account, strategy, symbol, entry date, exit date and
+    ``exit_seq`` agree: number a position's exits of one day 0, 1, ... (a scale-out, then
+    the final exit) in a stable order so that recording the day again finds each one.
+    """
     with store.session() as session:
         _trade_row(session, trade)
 
@@ -543,7 +572,7 @@ def journal(store: Store, *, account: str = DEFAULT_ACCOUNT) -> pd.DataFrame:
         rows = session.scalars(
             select(TradeRow)
             .where(TradeRow.account == account)
-            .order_by(TradeRow.exit_date, TradeRow.symbol)
+            .order_by(TradeRow.exit_date, TradeRow.symbol, TradeRow.exit_seq)
         )
         records = [_values(row, Trade) for row in rows]
     return pd.DataFrame(records, columns=[f.name for f in fields(Trade)])

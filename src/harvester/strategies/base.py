@@ -25,7 +25,7 @@ from harvester.core.types import FloatArray
 from harvester.data.panel import Panel
 from harvester.strategies.signals import Signals
 
-__all__ = ["Strategy", "StrategyOutput", "StrategyRegistry"]
+__all__ = ["LazyDetails", "Strategy", "StrategyOutput", "StrategyRegistry"]
 
 
 class StrategyOutput(NamedTuple):
@@ -33,6 +33,29 @@ class StrategyOutput(NamedTuple):
 
     signals: Signals
     details: Mapping[str, FloatArray]
+
+
+class LazyDetails(Mapping[str, FloatArray]):
+    """Explaining arrays computed on first access: a backtest or an optimisation trial
+    needs only the signals, ``explain`` and the reports need the details too."""
+
+    def __init__(self, compute: Callable[[], Mapping[str, FloatArray]]) -> None:
+        self._compute = compute
+        self._values: Mapping[str, FloatArray] | None = None
+
+    def _loaded(self) -> Mapping[str, FloatArray]:
+        if self._values is None:
+            self._values = self._compute()
+        return self._values
+
+    def __getitem__(self, key: str) -> FloatArray:
+        return self._loaded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
 
 
 def _unchanged(config: HarvesterConfig) -> HarvesterConfig:

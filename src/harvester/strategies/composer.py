@@ -43,7 +43,7 @@ from harvester.strategies._composer_blend import (
     regime_weights,
 )
 from harvester.strategies._kernels import composer_signals_nb
-from harvester.strategies.base import Strategy, StrategyOutput
+from harvester.strategies.base import LazyDetails, Strategy, StrategyOutput
 from harvester.strategies.signals import Signals
 
 __all__ = ["STRATEGY", "composer_blend", "generate", "generate_reference", "params"]
@@ -92,8 +92,14 @@ def composer_blend(panel: Panel, config: HarvesterConfig) -> dict[str, FloatArra
     return details
 
 
-def generate_reference(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
-    """:func:`generate` in numpy passes: the readable definition the kernel must equal."""
+def _side(direction: np.ndarray) -> FloatArray:
+    # The side of the last entry signal at or before each bar (0 before the first).
+    held = pd.DataFrame(np.where(direction != 0, direction, np.nan)).ffill().fillna(0.0)
+    side: FloatArray = held.to_numpy(np.float64)
+    return side
+
+
+def _numpy_signals(panel: Panel, config: HarvesterConfig) -> tuple[Signals, dict[str, FloatArray]]:
     p = params(config)
     details = composer_blend(panel, config)
     blend = details["blend"]
@@ -101,49 +107,39 @@ def generate_reference(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
     strength = np.where(finite, np.abs(blend), 0.0)
     entering = finite & (strength >= p.entry_threshold)
     direction = np.where(entering, np.sign(blend), 0.0).astype(np.int8)
-    side = (
-        pd.DataFrame(np.where(direction != 0, direction, np.nan))
-        .ffill()
-        .fillna(0.0)
-        .to_numpy(np.float64)
-    )
+    side = _side(direction)
     exit_long = (side > 0) & finite & (blend < p.exit_threshold)
     exit_short = (side < 0) & finite & (blend > -p.exit_threshold)
     signals = Signals(
         direction=direction, exit=exit_long | exit_short, size=np.ones(blend.shape),
         score=strength,
     )  # fmt: skip
-    return StrategyOutput(signals, _with_thresholds(details, p, side))
-
-
-def _with_thresholds(
-    details: dict[str, FloatArray], p: ComposerStrategyConfig, side: FloatArray
-) -> dict[str, FloatArray]:
-    shape = side.shape
-    details["entry_threshold"] = np.broadcast_to(np.float64(p.entry_threshold), shape)
-    details["exit_threshold"] = np.broadcast_to(np.float64(p.exit_threshold), shape)
+    details["entry_threshold"] = np.broadcast_to(np.float64(p.entry_threshold), blend.shape)
+    details["exit_threshold"] = np.broadcast_to(np.float64(p.exit_threshold), blend.shape)
     details["side"] = side
-    return details
+    return signals, details
+
+
+def generate_reference(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
+    """:func:`generate` in numpy passes: the readable definition the kernel must equal."""
+    signals, details = _numpy_signals(panel, config)
+    return StrategyOutput(signals, details)
 
 
 def generate(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
-    """Blend the base scores and turn the blend into signals (see the module docstring)."""
+    """Blend the base scores and turn the blend into signals (see the module docstring).
+
+    The signals come from the fused kernel; the explaining arrays (scores, weights, blend,
+    side, thresholds) are computed by the numpy twin when first asked for.
+    """
     p = params(config)
-    scores = base_score_arrays(panel, p)
-    labels = _labels(panel, config)
     table = regime_weight_table(_eligible(panel, config), p, config.composer.temperature)
-    weights, blend, direction, exits, strength, side = composer_signals_nb(
-        scores, labels, table, p.entry_threshold, p.exit_threshold
-    )
-    details: dict[str, FloatArray] = {}
-    for k, name in enumerate(BASE_STRATEGIES):
-        details[f"score_{_SHORT[name]}"] = scores[k]
-    for k, name in enumerate(BASE_STRATEGIES):
-        details[f"weight_{_SHORT[name]}"] = weights[k]
-    details["regime"] = labels.astype(np.float64)
-    details["blend"] = blend
-    signals = Signals(direction, exits, np.ones(blend.shape), strength)
-    return StrategyOutput(signals, _with_thresholds(details, p, side))
+    direction, exits, strength = composer_signals_nb(
+        base_score_arrays(panel, p), _labels(panel, config), table,
+        p.entry_threshold, p.exit_threshold,
+    )  # fmt: skip
+    signals = Signals(direction, exits, np.ones(direction.shape), strength)
+    return StrategyOutput(signals, LazyDetails(lambda: _numpy_signals(panel, config)[1]))
 
 
 STRATEGY = Strategy(

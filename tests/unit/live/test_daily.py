@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
 import pytest
 
-from harvester.app.daily import run_daily
+from harvester.app.daily import daily_plan, replay, run_daily
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import DataError
 from harvester.data.panel import Panel
-from harvester.live.daily import EngineFill, plan_orders
+from harvester.live.daily import EngineFill, execute_plan, plan_orders
 from harvester.live.paper import PaperBroker
 from harvester.store import Store
 from harvester.store.repository import (
@@ -90,3 +91,37 @@ def test_a_live_start_after_the_session_is_refused(store: Store, history: Panel)
     with pytest.raises(DataError, match="live start"):
         run_daily(store, PaperBroker(store), history, "composer", HarvesterConfig(),
                   live_start="2018-06-01", as_of="2017-06-30")  # fmt: skip
+
+
+def test_a_same_day_scale_out_and_exit_are_both_journalled_once(
+    store: Store, history: Panel
+) -> None:
+    # The engine's trades of one replay, rewritten so that AAPL, bought on the live start,
+    # scales out half and is stopped out of the rest on the session: two journal rows.
+    rep = replay(history, "composer", HarvesterConfig(), live_start=history.index[-30])
+    session, entry = rep.panel.index[-1], rep.panel.index[1]
+    assert len(rep.result.trades) > 0  # a real row supplies every other column
+    base = {
+        **rep.result.trades.iloc[0].to_dict(),
+        "symbol": "AAPL",
+        "side": "long",
+        "entry_time": entry,
+        "exit_time": session,
+        "entry_price": 100.0,
+        "qty": 5.0,
+        "bars_held": 28,
+        "mfe": 0.1,
+        "mae": -0.01,
+    }
+    trades = pd.DataFrame([
+        {**base, "exit_price": 110.0, "pnl": 50.0, "return": 0.10, "exit_reason": "scale_out"},
+        {**base, "exit_price": 104.0, "pnl": 20.0, "return": 0.04, "exit_reason": "stop"},
+    ])  # fmt: skip
+    crafted = replace(rep, result=replace(rep.result, trades=trades))
+    plan = daily_plan(crafted, account="paper")
+    assert [(t.exit_reason, t.exit_seq) for t in plan.closed] == [("scale_out", 0), ("stop", 1)]
+    for _ in range(2):  # the day, then the same day again
+        execute_plan(store, PaperBroker(store), replace(plan, orders=()), account="paper")
+    booked = journal(store, account="paper")
+    assert list(booked["exit_reason"]) == ["scale_out", "stop"]
+    assert booked["pnl"].sum() == 70.0

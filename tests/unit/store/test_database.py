@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import create_engine, inspect, select, text
 
 from harvester.core.errors import ConfigError
 from harvester.core.paths import HarvesterHome
 from harvester.store import Store, StoreConflictError, database_url, open_store
 from harvester.store import database as database_module
-from harvester.store.migrate import current_revision, head_revision
+from harvester.store.migrate import current_revision, head_revision, upgrade
 from harvester.store.models import OrderRow, RunRow
 
 TABLES = {
@@ -33,7 +33,7 @@ TABLES = {
 def test_migrations_create_every_table_at_head(store: Store) -> None:
     names = set(inspect(store.engine).get_table_names())
     assert names == TABLES | {"alembic_version"}
-    assert current_revision(store.engine) == head_revision() == "0001"
+    assert current_revision(store.engine) == head_revision() == "0002"
 
 
 def test_migrated_schema_matches_the_models(store: Store) -> None:
@@ -162,3 +162,27 @@ def test_encrypted_database_needs_the_right_key(tmp_path: Path) -> None:
         open_store(f"sqlite:///{path}", environ={"DATABASE_ENCRYPTION_KEY": "nope"})
     with pytest.raises(ConfigError, match="if it is encrypted, set DATABASE_ENCRYPTION_KEY"):
         open_store(f"sqlite:///{path}", environ={})
+
+
+def test_revision_0002_keeps_old_trades_and_lets_a_second_same_day_exit_in(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0001")
+    values = (
+        "'paper', 's', 'XOM', 1, '2024-03-04', 100.0, '2024-03-08', 110.0, 5.0, 50.0, 0.1, "
+        "'scale_out', 4"
+    )
+    columns = (
+        "account, strategy, symbol, side, entry_date, entry_price, exit_date, exit_price, qty, "
+        "pnl, trade_return, exit_reason, bars_held"
+    )
+    with engine.begin() as connection:
+        connection.execute(text(f"INSERT INTO trades ({columns}) VALUES ({values})"))
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
+    with engine.begin() as connection:
+        connection.execute(text(f"INSERT INTO trades ({columns}, exit_seq) VALUES ({values}, 1)"))
+        seqs = connection.execute(text("SELECT exit_seq FROM trades ORDER BY id")).scalars()
+        assert list(seqs) == [0, 1]
+    engine.dispose()

@@ -150,6 +150,22 @@ def test_recording_the_same_trade_twice_keeps_one_row(store: Store) -> None:
     assert len(repo.journal(store)) == 1
 
 
+def test_a_same_day_scale_out_and_exit_are_both_journalled_once(store: Store) -> None:
+    # Long 10 XOM from 100: 5 scaled out at 110 (pnl 50) and 5 stopped at 104 (pnl 20), one day.
+    day, entry = date(2024, 3, 8), date(2024, 3, 4)
+    scale_out = repo.Trade(
+        "XOM", 1, entry, 100.0, day, 110.0, 5.0, 50.0, 0.10, "scale_out", 4, exit_seq=0
+    )
+    final = repo.Trade("XOM", 1, entry, 100.0, day, 104.0, 5.0, 20.0, 0.04, "stop", 4, exit_seq=1)
+    for _ in range(2):  # the day recorded, then recorded again
+        repo.record_trade(store, scale_out)
+        repo.record_trade(store, final)
+    journal = repo.journal(store)
+    assert list(journal["exit_reason"]) == ["scale_out", "stop"]
+    assert list(journal["exit_seq"]) == [0, 1]
+    assert journal["pnl"].sum() == 70.0
+
+
 def test_signals_and_scan_results_are_stored(store: Store) -> None:
     run_id = repo.record_run(store, "scan", started_at=T0)
     signals = pd.DataFrame(

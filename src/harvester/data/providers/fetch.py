@@ -11,8 +11,14 @@ For each symbol:
    server's ``Retry-After`` when it sent one (capped at a minute); a ``DataError`` moves on
    to the next provider at once, and a refused key (HTTP 401 / 403) also stops asking that
    provider for the other symbols of the run;
-3. a download is written to the cache; a symbol no provider could serve lands in
-   ``FetchResult.failures`` with the last reason, on one line.
+3. a download is written to the cache; a symbol no provider could serve is served from
+   a stale cache entry when there is one (offline, or every provider failing: the bars
+   from ``start`` that the cache holds, listed in ``FetchResult.stale`` with the reason the
+   fetch failed), and otherwise lands in ``FetchResult.failures`` with the last reason,
+   on one line.
+
+A caller that reaches the fetch through another layer (the data loader) can see what each
+fetch served with :func:`collect_fetch_results`.
 
 At most ``max_concurrency`` symbol downloads run at once, and each provider's requests are
 paced by its own token bucket at ``requests_per_second``. Clock, sleep and HTTP transport are
@@ -24,8 +30,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -42,7 +49,7 @@ from harvester.data.providers.ratelimit import Sleep, TokenBucket
 # Called with (symbols done, symbols to download); the CLI draws a progress bar with it.
 Progress = Callable[[int, int], None]
 
-__all__ = ["FetchResult", "fetch_daily_bars", "fetch_daily_bars_sync"]
+__all__ = ["FetchResult", "collect_fetch_results", "fetch_daily_bars", "fetch_daily_bars_sync"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +70,40 @@ class FetchResult:
         Name of the provider whose bars were used, per served symbol.
     cached
         Symbols served from the cache without a request.
+    stale
+        Symbols served from a cache entry older than ``cache_ttl_hours`` because every
+        provider failed, with the one-line reason of the last failure.
     """
 
     frames: Mapping[str, pd.DataFrame]
     failures: Mapping[str, str]
     sources: Mapping[str, str]
     cached: frozenset[str] = field(default_factory=frozenset)
+    stale: Mapping[str, str] = field(default_factory=dict)
 
     def to_panel(self) -> Panel:
         """Return the served symbols as a Panel (raises DataError when none was served)."""
         return Panel.from_frames(self.frames)
+
+
+_RESULTS: ContextVar[list[FetchResult] | None] = ContextVar("fetch_results", default=None)
+
+
+@contextmanager
+def collect_fetch_results() -> Iterator[list[FetchResult]]:
+    """Collect the :class:`FetchResult` of every fetch made inside the ``with`` block (in
+    this thread or context), for callers that reach the fetch through the loader::
+
+        with collect_fetch_results() as results:
+            loaded = load(spec, ctx)
+        stale = {s: why for r in results for s, why in r.stale.items()}
+    """
+    results: list[FetchResult] = []
+    token = _RESULTS.set(results)
+    try:
+        yield results
+    finally:
+        _RESULTS.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +112,7 @@ class _Outcome:
     frame: pd.DataFrame | None = None
     source: str = ""
     reason: str = ""
+    stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +200,9 @@ async def fetch_daily_bars(
             downloads = await _download_all(run, missing, start, end)
     result = _assemble(wanted, hits, downloads)
     _log_summary(result, requested=len(wanted))
+    collected = _RESULTS.get()
+    if collected is not None:
+        collected.append(result)
     return result
 
 
@@ -305,7 +340,25 @@ async def _download(run: _Run, symbol: str, start: date, end: date) -> _Outcome:
             continue
         _store(run, provider.name, symbol, frame, start=start, end=end)
         return _Outcome(symbol, frame, provider.name)
-    return _Outcome(symbol, reason=reason)
+    return _stale_outcome(run, symbol, start, end, reason) or _Outcome(symbol, reason=reason)
+
+
+def _stale_outcome(run: _Run, symbol: str, start: date, end: date, reason: str) -> _Outcome | None:
+    """The bars an expired cache entry holds for ``start``..``end``, when every provider
+    failed: better than nothing, and reported as stale."""
+    for provider in run.providers:
+        frame = run.cache.get(provider.name, symbol, max_age=timedelta.max, now=run.now())
+        if frame is None:
+            continue
+        frame = frame.loc[pd.Timestamp(start) : pd.Timestamp(end)]
+        if frame.empty:
+            continue
+        logger.warning(
+            "using stale cached bars of %s from %s (last bar %s): %s",
+            symbol, provider.name, frame.index[-1].date(), reason,
+        )  # fmt: skip
+        return _Outcome(symbol, frame, provider.name, reason=reason, stale=True)
+    return None
 
 
 async def _fetch_with_retries(
@@ -359,7 +412,8 @@ def _assemble(
     frames = {s: served[s][1] for s in symbols if s in served}
     sources = {s: served[s][0] for s in symbols if s in served}
     failures = {o.symbol: o.reason for o in downloads if o.frame is None}
-    return FetchResult(frames, failures, sources, frozenset(hits))
+    stale = {o.symbol: o.reason for o in downloads if o.stale and o.symbol not in hits}
+    return FetchResult(frames, failures, sources, frozenset(hits), stale)
 
 
 def _log_summary(result: FetchResult, *, requested: int) -> None:

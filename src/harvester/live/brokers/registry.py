@@ -3,7 +3,8 @@
 :data:`BROKER_FACTORIES` maps each name to a factory called with ``environ`` and the
 caller's options. The adapter modules are imported only when their broker is opened, so a
 missing optional dependency (``pip install 'harvester[alpaca]'`` or ``[ib]``) is reported
-only for the broker actually asked for.
+only for the broker actually asked for. ``paper`` needs no keys and no network: it opens
+the store the environment names and books into it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,19 @@ def _alpaca_live(*, environ: Mapping[str, str], **options: Any) -> Broker:
     return open_alpaca(environ=environ, paper=False, **options)
 
 
+def _paper(
+    *, environ: Mapping[str, str], account: str = "paper", initial_cash: float = 100_000.0,
+    **options: Any,
+) -> Broker:  # fmt: skip
+    """The paper broker on the configured store (``HARVESTER_DATABASE_URL`` or the SQLite
+    file in ``HARVESTER_HOME``; ``DATABASE_ENCRYPTION_KEY`` when set); ``store=`` overrides."""
+    from harvester.live.paper import PaperBroker
+    from harvester.store.database import open_store
+
+    store = options.pop("store", None) or open_store(None, environ=environ)
+    return PaperBroker(store, account=account, initial_cash=initial_cash, **options)
+
+
 def _ib(*, environ: Mapping[str, str], **options: Any) -> Broker:
     try:
         from harvester.live.brokers.ib import open_ib
@@ -55,7 +69,7 @@ BROKER_FACTORIES: dict[str, BrokerFactory] = {
     "alpaca": _alpaca,
     "alpaca-live": _alpaca_live,
     "ib": _ib,
-    # "paper" is registered here by harvester.live.paper's factory.
+    "paper": _paper,
 }
 """Factories by broker name; add an entry to make a new broker reachable by name."""
 

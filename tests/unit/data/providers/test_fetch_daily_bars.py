@@ -28,6 +28,7 @@ from harvester.data.providers import (
     YahooProvider,
     fetch_daily_bars_sync,
 )
+from harvester.data.providers.fetch import collect_fetch_results
 from harvester.testing import SimClock
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "providers"
@@ -369,3 +370,22 @@ def test_a_provider_that_refuses_the_keys_is_not_asked_again(harness: Harness) -
     assert len(harness.market.calls_to(ALPACA)) == 1
     assert result.failures["MSFT"] == result.failures["AAPL"]
     assert "HTTP 403" in result.failures["MSFT"]
+
+
+def test_stale_cache_is_served_and_reported_when_every_provider_fails(
+    harness: Harness,
+) -> None:
+    _cached_bars(harness, "AAPL", age=timedelta(days=3))
+    harness.market.script(YAHOO, "AAPL", Reply(error=True))
+    harness.market.script(ALPHA, "AAPL", Reply(error=True))
+    offline = CONFIG.model_copy(update={"max_retries": 0})
+
+    with collect_fetch_results() as results:
+        result = harness.fetch(["AAPL"], config=offline)
+
+    assert list(result.frames["AAPL"]["close"]) == [1.0, 2.0]  # the cached bars
+    assert result.failures == {} and result.cached == frozenset()
+    assert list(result.stale) == ["AAPL"] and "connection reset" in result.stale["AAPL"]
+    assert results == [result]
+    entry = harness.cache.entry("yfinance", "AAPL")
+    assert entry is not None and entry.fetched_at == NOW - timedelta(days=3)  # not restamped

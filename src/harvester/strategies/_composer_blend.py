@@ -105,13 +105,13 @@ def eligible_mask(
     sets globally).
     """
     allowed_set = frozenset(allowed)
-    return np.array(
-        [
-            [s in ASSET_CLASS_STRATEGIES[c] and s in allowed_set for s in BASE_STRATEGIES]
-            for c in asset_classes
-        ],
-        dtype=np.bool_,
-    ).reshape(len(asset_classes), len(BASE_STRATEGIES))
+    rows = {
+        c: [s in ASSET_CLASS_STRATEGIES[c] and s in allowed_set for s in BASE_STRATEGIES]
+        for c in ASSET_CLASS_STRATEGIES
+    }  # one row per class, not per symbol: an optimisation asks once per trial
+    return np.array([rows[c] for c in asset_classes], dtype=np.bool_).reshape(
+        len(asset_classes), len(BASE_STRATEGIES)
+    )
 
 
 def _logit_table(p: ComposerStrategyConfig) -> FloatArray:

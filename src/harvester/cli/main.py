@@ -15,6 +15,7 @@ from harvester.cli import (
     backtest_cmd,
     broker_cmd,
     config_cmd,
+    consume_cmd,
     data_cmd,
     db_cmd,
     explain_cmd,
@@ -54,6 +55,7 @@ scan_cmd.register(app)
 screen_cmd.register(app)
 journal_cmd.register(app)
 status_cmd.register(app)
+consume_cmd.register(app)
 
 
 @app.callback()

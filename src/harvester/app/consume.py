@@ -1,0 +1,236 @@
+"""Use cases ``consume`` and ``replay``: wire the event consumers to a decision function.
+
+For now the decision function only keeps the online indicators
+(:class:`~harvester.features.online.OnlineIndicators`) current and decides nothing; the
+decision loop plugs in as any ``handle(event) -> list[Decision]`` callable. See
+``docs/consume.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from harvester.core.errors import ConfigError
+from harvester.core.paths import resolve_home
+from harvester.domain.events import Bar, DeadLetter, Event, Trade
+from harvester.features.online import OnlineIndicators
+from harvester.live.consume import (
+    ConsumeStats,
+    Handler,
+    Processor,
+    RedisConsumer,
+    RedisSettings,
+    StatsSink,
+    consume_lines,
+)
+from harvester.live.ledger import Decision, Ledger, MemoryLedger, SqliteLedger
+from harvester.live.replay import Clock, file_lines, paced, synthetic_lines
+
+__all__ = [
+    "StopFlag",
+    "default_ledger_path",
+    "indicator_handler",
+    "run_consume_redis",
+    "run_consume_stdin",
+    "run_replay",
+]
+
+REDIS_URL_ENV = "HARVESTER_REDIS_URL"
+
+
+def indicator_handler(indicators: OnlineIndicators) -> Handler:
+    """Return a decision function that updates ``indicators`` and decides nothing."""
+
+    def handle(event: Event) -> list[Decision]:
+        kind = type(event)
+        if kind is Bar:
+            bar: Bar = event  # type: ignore[assignment]
+            indicators.update_bar(
+                bar.symbol, high=bar.high, low=bar.low, close=bar.close, volume=bar.volume
+            )
+        elif kind is Trade:
+            trade: Trade = event  # type: ignore[assignment]
+            indicators.update_trade(
+                trade.symbol, price=trade.price, size=trade.size, bid=trade.bid, ask=trade.ask
+            )
+        return []
+
+    return handle
+
+
+class StopFlag:
+    """Set by SIGTERM / SIGINT while :meth:`installed`; consumers poll it between batches."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def __call__(self) -> bool:
+        return self.stopped
+
+    def _set(self, signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        self.stopped = True
+
+    @contextmanager
+    def installed(self) -> Iterator[StopFlag]:
+        """Handle SIGTERM and SIGINT by setting the flag, restoring the old handlers after."""
+        previous = {s: signal.signal(s, self._set) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield self
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+
+def default_ledger_path(stream: str, group: str) -> Path:
+    """``$HARVESTER_HOME/ledger/<stream>-<group>.sqlite`` (unsafe characters become ``_``)."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{stream}-{group}")
+    return resolve_home(os.environ) / "ledger" / f"{name}.sqlite"
+
+
+def _ledger(path: Path | None) -> Ledger:
+    return MemoryLedger() if path is None else SqliteLedger(path)
+
+
+def _dead_writer(out: IO[str]) -> Callable[[str, DeadLetter], None]:
+    def write(event_id: str, letter: DeadLetter) -> None:
+        line = letter.line.decode("utf-8", "replace")
+        out.write(json.dumps({"id": event_id, "reason": letter.reason, "line": line}) + "\n")
+        out.flush()
+
+    return write
+
+
+def run_consume_stdin(
+    source: IO[bytes],
+    *,
+    dead_out: IO[str],
+    ledger_path: Path | None = None,
+    handler: Handler | None = None,
+    batch_size: int = 1,
+    stop: Callable[[], bool] = lambda: False,
+    stats_sink: StatsSink | None = None,
+    stats_every_seconds: float = 0.0,
+) -> ConsumeStats:
+    """Consume NDJSON from ``source``; dead letters go to ``dead_out`` as JSON lines."""
+    ledger = _ledger(ledger_path)
+    try:
+        processor = Processor(handler or indicator_handler(OnlineIndicators()), ledger)
+        return consume_lines(
+            source,
+            processor,
+            dead_sink=_dead_writer(dead_out),
+            stop=stop,
+            batch_size=max(1, batch_size),
+            stats_sink=stats_sink,
+            stats_every_seconds=stats_every_seconds,
+        )
+    finally:
+        ledger.close()
+
+
+def redis_client(url: str | None) -> Any:
+    """A ``redis.Redis`` client (bytes responses) for ``url`` or ``$HARVESTER_REDIS_URL``."""
+    url = url or os.environ.get(REDIS_URL_ENV)
+    if not url:
+        raise ConfigError(f"no Redis URL: pass --redis URL or set {REDIS_URL_ENV}")
+    import redis
+
+    return redis.Redis.from_url(url, decode_responses=False)
+
+
+def run_consume_redis(
+    url: str | None,
+    settings: RedisSettings,
+    *,
+    ledger_path: Path | None = None,
+    handler: Handler | None = None,
+    idle_reads: int | None = None,
+    stop: Callable[[], bool] = lambda: False,
+    stats_sink: StatsSink | None = None,
+    stats_every_seconds: float = 0.0,
+) -> ConsumeStats:
+    """Consume ``settings.stream`` as one consumer of ``settings.group`` (see live.consume)."""
+    client = redis_client(url)
+    ledger = SqliteLedger(ledger_path or default_ledger_path(settings.stream, settings.group))
+    try:
+        processor = Processor(handler or indicator_handler(OnlineIndicators()), ledger)
+        consumer = RedisConsumer(client, settings, processor)
+        return consumer.run(
+            stop=stop,
+            idle_reads=idle_reads,
+            stats_sink=stats_sink,
+            stats_every_seconds=stats_every_seconds,
+        )
+    finally:
+        ledger.close()
+        client.close()
+
+
+def replay_lines(source: str, *, events: int | None, seed: int, symbols: int) -> Iterator[bytes]:
+    """The lines of a recorded file, or ``synthetic`` events (``events`` defaults to 10,000)."""
+    if source == "synthetic":
+        return synthetic_lines(10_000 if events is None else events, seed=seed, symbols=symbols)
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigError(f"replay: no such file {source!r}; give an NDJSON file or 'synthetic'")
+    return file_lines(path, limit=events)
+
+
+def run_replay(
+    source: str,
+    *,
+    events: int | None = None,
+    rate: float = 0.0,
+    seed: int = 0,
+    symbols: int = 20,
+    out: IO[bytes] | None = None,
+    redis_url: str | None = None,
+    stream: str = "market:updates",
+    clock: Clock | None = None,
+    batch_size: int = 1000,
+) -> int:
+    """Emit events to ``out`` (one per line) or, with ``redis_url``, XADD them to ``stream``.
+
+    Returns the number of events emitted.
+    """
+    lines = paced(
+        replay_lines(source, events=events, seed=seed, symbols=symbols), rate=rate, clock=clock
+    )
+    if redis_url is not None:
+        client = redis_client(redis_url)
+        try:
+            return publish(client, stream, lines, batch_size=1 if rate > 0 else batch_size)
+        finally:
+            client.close()
+    if out is None:
+        raise ConfigError("replay needs an output stream or a Redis URL")
+    count = 0
+    for line in lines:
+        out.write(line + b"\n")
+        count += 1
+        if rate > 0:
+            out.flush()
+    out.flush()
+    return count
+
+
+def publish(client: Any, stream: str, lines: Iterator[bytes], *, batch_size: int = 1000) -> int:
+    """XADD every line to ``stream`` (field ``data``) in pipelined batches; return the count."""
+    count = 0
+    pipe = client.pipeline(transaction=False)
+    for line in lines:
+        pipe.xadd(stream, {"data": line})
+        count += 1
+        if count % batch_size == 0:
+            pipe.execute()
+    pipe.execute()
+    return count

@@ -1,0 +1,327 @@
+"""Event consumers: NDJSON lines from a pipe, or a Redis stream read by a consumer group.
+
+Both feed batches of ``(event id, raw line)`` through one :class:`Processor`:
+
+1. skip ids the ledger already holds (an event redelivered after a crash);
+2. decode each line (:func:`~harvester.domain.event_codec.decode_event`); a bad line, or an
+   event the handler raises on, becomes a dead letter with its reason;
+3. call the decision function ``handle(event) -> list[Decision]``;
+4. record every outcome durably in the :class:`~harvester.live.ledger.Ledger`;
+5. only then acknowledge (Redis ``XACK``) — so each event takes effect exactly once even
+   when a consumer dies at any point.
+
+:class:`RedisConsumer` first re-reads the entries this consumer name was given but never
+acknowledged (resume where it stopped), then reads new entries with ``XREADGROUP`` in
+batches, and every ``reclaim_every_batches`` batches (and whenever the stream is idle)
+takes over entries that another consumer left pending longer than ``min_idle_ms`` with
+``XAUTOCLAIM``. Dead letters go to the stream ``<stream>:dead`` (fields ``data``,
+``reason``, ``id``) and are acknowledged. See ``docs/consume.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from harvester.domain.event_codec import decode_event
+from harvester.domain.events import DeadLetter, Event
+from harvester.live.ledger import Decision, Ledger, LedgerEntry
+
+__all__ = [
+    "ConsumeStats",
+    "Handler",
+    "Processor",
+    "RedisConsumer",
+    "RedisSettings",
+    "consume_lines",
+]
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Event], list[Decision]]
+DeadSink = Callable[[str, DeadLetter], None]
+StatsSink = Callable[["ConsumeStats"], None]
+
+
+@dataclass(slots=True)
+class ConsumeStats:
+    """Counters of one consumer run."""
+
+    processed: int = 0
+    dead_lettered: int = 0
+    reclaimed: int = 0
+    duplicates: int = 0
+    decisions: int = 0
+    batches: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters by name."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def no_decisions(event: Event) -> list[Decision]:
+    """The default decision function: decide nothing."""
+    del event
+    return []
+
+
+class Processor:
+    """Decode, decide, record: the part every consumer shares (see the module docstring)."""
+
+    def __init__(
+        self, handler: Handler, ledger: Ledger, *, stats: ConsumeStats | None = None
+    ) -> None:
+        self.handler, self.ledger = handler, ledger
+        self.stats = ConsumeStats() if stats is None else stats
+
+    def process(self, batch: Sequence[tuple[str, bytes]]) -> list[tuple[str, DeadLetter]]:
+        """Handle and durably record ``batch``; return its dead letters (already recorded)."""
+        seen = self.ledger.recorded([event_id for event_id, _ in batch])
+        entries: list[LedgerEntry] = []
+        dead: list[tuple[str, DeadLetter]] = []
+        received_ns = time.time_ns()
+        for event_id, line in batch:
+            if event_id in seen:
+                self.stats.duplicates += 1
+                continue
+            seen.add(event_id)
+            outcome = self._decide(line, received_ns)
+            if isinstance(outcome, DeadLetter):
+                dead.append((event_id, outcome))
+                entries.append(LedgerEntry(event_id, "dead"))
+            else:
+                entries.append(LedgerEntry(event_id, "ok", tuple(outcome)))
+                self.stats.decisions += len(outcome)
+        self.ledger.record(entries)
+        self.stats.processed += len(entries) - len(dead)
+        self.stats.dead_lettered += len(dead)
+        self.stats.batches += 1
+        return dead
+
+    def _decide(self, line: bytes, received_ns: int) -> list[Decision] | DeadLetter:
+        event = decode_event(line, received_ns=received_ns)
+        if isinstance(event, DeadLetter):
+            return event
+        try:
+            return self.handler(event)
+        except Exception as error:  # the consumer keeps running; the event is dead-lettered
+            logger.exception("decision function failed on %s", type(event).__name__)
+            return DeadLetter(line, f"handler error: {type(error).__name__}: {error}"[:200])
+
+
+class _Ticker:
+    """Calls ``sink`` with the stats at most every ``every_seconds`` (on an injected clock)."""
+
+    def __init__(
+        self, sink: StatsSink | None, every_seconds: float, clock: Callable[[], float]
+    ) -> None:
+        self.sink, self.every, self.clock = sink, every_seconds, clock
+        self.last = clock()
+
+    def tick(self, stats: ConsumeStats) -> None:
+        if self.sink is None or self.every <= 0:
+            return
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            self.sink(stats)
+
+
+def consume_lines(
+    lines: Iterable[bytes],
+    processor: Processor,
+    *,
+    dead_sink: DeadSink,
+    stop: Callable[[], bool] = lambda: False,
+    batch_size: int = 1,
+    stats_sink: StatsSink | None = None,
+    stats_every_seconds: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> ConsumeStats:
+    """Consume NDJSON ``lines`` (e.g. ``sys.stdin.buffer``) until they end or ``stop()``.
+
+    An event's id is ``line:<number>`` (1-based, so a replayed file deduplicates against
+    its own ledger); blank lines are ignored. Lines are decided and recorded in batches of
+    ``batch_size`` (1, the default, decides each line as it arrives).
+    """
+    ticker = _Ticker(stats_sink, stats_every_seconds, clock)
+    batch: list[tuple[str, bytes]] = []
+    for number, line in enumerate(lines, start=1):
+        if stop():
+            break
+        if not line.strip():
+            continue
+        batch.append((f"line:{number}", line.rstrip(b"\r\n")))
+        if len(batch) >= batch_size:
+            _flush(processor, batch, dead_sink)
+            ticker.tick(processor.stats)
+    _flush(processor, batch, dead_sink)
+    return processor.stats
+
+
+def _flush(processor: Processor, batch: list[tuple[str, bytes]], dead_sink: DeadSink) -> None:
+    if batch:
+        for event_id, letter in processor.process(batch):
+            dead_sink(event_id, letter)
+        batch.clear()
+
+
+class RedisClient(Protocol):
+    """The part of ``redis.Redis`` (bytes responses) the consumer uses."""
+
+    def xgroup_create(self, name: Any, groupname: Any, id: Any = ..., mkstream: bool = ...) -> Any:
+        """Create a consumer group."""
+
+    def xreadgroup(self, groupname: Any, consumername: Any, streams: Any, **kwargs: Any) -> Any:
+        """Read entries for a consumer of a group."""
+
+    def xautoclaim(self, name: Any, groupname: Any, consumername: Any, **kwargs: Any) -> Any:
+        """Claim entries idle longer than a minimum time."""
+
+    def pipeline(self, transaction: bool = ...) -> Any:
+        """Start a pipeline."""
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    """Where and how a Redis consumer reads."""
+
+    stream: str = "market:updates"
+    group: str = "harvester"
+    consumer: str = "consumer-1"
+    field: str = "data"
+    batch_size: int = 500
+    block_ms: int = 1000
+    min_idle_ms: int = 30_000
+    reclaim_every_batches: int = 100
+    dead_maxlen: int = 100_000
+
+    @property
+    def dead_stream(self) -> str:
+        """The dead-letter stream, ``<stream>:dead``."""
+        return f"{self.stream}:dead"
+
+
+Entry = tuple[bytes, dict[bytes, bytes] | None]
+
+
+class RedisConsumer:
+    """One consumer of a Redis consumer group (see the module docstring)."""
+
+    def __init__(self, client: RedisClient, settings: RedisSettings, processor: Processor) -> None:
+        self.client, self.settings, self.processor = client, settings, processor
+        self._field = settings.field.encode()
+        self._claim_cursor = "0-0"
+        self._steps = 0
+
+    def ensure_group(self) -> None:
+        """Create the stream and the group (reading from the start) unless they exist."""
+        try:
+            self.client.xgroup_create(self.settings.stream, self.settings.group, "0", True)
+        except Exception as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def run(
+        self,
+        *,
+        stop: Callable[[], bool] = lambda: False,
+        idle_reads: int | None = None,
+        stats_sink: StatsSink | None = None,
+        stats_every_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> ConsumeStats:
+        """Consume until ``stop()`` or, when ``idle_reads`` is set, that many empty reads."""
+        self.ensure_group()
+        ticker = _Ticker(stats_sink, stats_every_seconds, clock)
+        self.resume(stop)
+        empty = 0
+        while not stop() and (idle_reads is None or empty < idle_reads):
+            empty = 0 if self.step(reclaim=empty > 0) else empty + 1
+            ticker.tick(self.processor.stats)
+        return self.processor.stats
+
+    def step(self, *, reclaim: bool = False) -> int:
+        """Handle one batch: reclaimed entries (every ``reclaim_every_batches`` steps, or
+        when ``reclaim``) or else new ones; return how many entries were handled."""
+        self._steps += 1
+        if reclaim or self._steps % self.settings.reclaim_every_batches == 0:
+            handled = self.reclaim()
+            if handled:
+                return handled
+        return self._handle(self._read(">"))
+
+    def resume(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """Handle the entries delivered to this consumer name but never acknowledged."""
+        cursor = "0"
+        while not stop():
+            entries = self._read(cursor, block=False)
+            if not entries:
+                return
+            self._handle(entries)
+            cursor = entries[-1][0].decode()
+
+    def _read(self, cursor: str, *, block: bool = True) -> list[Entry]:
+        s = self.settings
+        reply = self.client.xreadgroup(
+            s.group,
+            s.consumer,
+            {s.stream: cursor},
+            count=s.batch_size,
+            block=s.block_ms if block and cursor == ">" else None,
+        )
+        if not reply:
+            return []
+        entries: list[Entry] = reply[0][1]
+        return entries
+
+    def reclaim(self) -> int:
+        """Take over entries idle longer than ``min_idle_ms``; return how many were handled."""
+        s = self.settings
+        reply = self.client.xautoclaim(
+            s.stream,
+            s.group,
+            s.consumer,
+            min_idle_time=s.min_idle_ms,
+            start_id=self._claim_cursor,
+            count=s.batch_size,
+        )
+        cursor, entries = reply[0], reply[1]
+        self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
+        deleted = list(reply[2]) if len(reply) > 2 else []
+        if deleted:
+            self._ack(deleted)
+        self.processor.stats.reclaimed += len(entries)
+        return self._handle(entries)
+
+    def _handle(self, entries: Sequence[Entry]) -> int:
+        if not entries:
+            return 0
+        batch: list[tuple[str, bytes]] = []
+        ids: list[bytes] = []
+        for entry_id, fields in entries:
+            ids.append(entry_id)
+            if fields is None:  # deleted from the stream while pending: nothing to do
+                continue
+            line = fields.get(self._field)
+            batch.append((entry_id.decode(), line if line is not None else b""))
+        dead = self.processor.process(batch)
+        self._dead_letter_and_ack(dead, ids)
+        return len(entries)
+
+    def _dead_letter_and_ack(self, dead: list[tuple[str, DeadLetter]], ids: list[bytes]) -> None:
+        s = self.settings
+        pipe = self.client.pipeline(transaction=False)
+        for event_id, letter in dead:
+            fields = {"data": letter.line, "reason": letter.reason, "id": event_id}
+            pipe.xadd(s.dead_stream, fields, maxlen=s.dead_maxlen, approximate=True)
+        pipe.xack(s.stream, s.group, *ids)
+        pipe.execute()
+
+    def _ack(self, ids: list[bytes]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xack(self.settings.stream, self.settings.group, *ids)
+        pipe.execute()

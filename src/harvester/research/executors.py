@@ -271,12 +271,18 @@ class DaskExecutor:
     ) -> list[R]:
         if not items:
             return []
-        # pure=False: no hashing of the arguments (they may be large); each item is one task.
-        return self._gather(self.client.map(fn, list(items), pure=False), progress)
+        # pure=False: no hashing of the arguments (they may be large); each item is one task,
+        # boxed so that Dask does not rebuild it (see share).
+        boxes = [_Box(item) for item in items]
+        futures = self.client.map(functools.partial(_call_unboxed, fn), boxes, pure=False)
+        return self._gather(futures, progress)
 
     def share(self, value: S) -> Shared[S]:
         shared: Shared[S] = Shared(uuid.uuid4().hex)
-        self._futures[shared.key] = self.client.scatter(value, broadcast=True, hash=False)
+        # Boxed: Dask rebuilds dataclasses, dicts and tuples it finds in task arguments (a
+        # Panel would be re-validated and copied for every task); a plain object it leaves.
+        boxed = _Box(value)
+        self._futures[shared.key] = self.client.scatter(boxed, broadcast=True, hash=False)
         return shared
 
     def map_shared(
@@ -287,9 +293,26 @@ class DaskExecutor:
         *,
         progress: _ProgressFn | None = None,
     ) -> list[R]:
-        value = self._futures[shared.key]
-        futures = [self.client.submit(fn, value, item, pure=False) for item in items]
+        boxed = self._futures[shared.key]
+        futures = [self.client.submit(_call_boxed, fn, boxed, item, pure=False) for item in items]
         return self._gather(futures, progress)
+
+
+class _Box:
+    """A value Dask passes to tasks as it is (see :meth:`DaskExecutor.share`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def _call_boxed(fn: Callable[[Any, T], R], boxed: _Box, item: T) -> R:
+    return fn(boxed.value, item)
+
+
+def _call_unboxed(fn: Callable[[Any], R], boxed: _Box) -> R:
+    return fn(boxed.value)
 
 
 def _dask() -> Any:

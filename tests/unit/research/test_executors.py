@@ -201,3 +201,15 @@ def test_an_unpickled_panel_hands_out_its_own_arrays() -> None:
     panel = pickle.loads(pickle.dumps(_panel(), protocol=pickle.HIGHEST_PROTOCOL))
     close = panel.array("close")
     assert np.asarray(close, dtype=np.float64) is close
+
+
+def test_tasks_on_one_worker_see_the_one_shared_object(executor: Executor) -> None:
+    # operator.iadd appends to the shared list in place and returns it: were the value rebuilt
+    # for every task (Dask rebuilds lists and dataclasses it finds in task arguments), each
+    # task would see only its own item.
+    empty: list[int] = []
+    shared = executor.share(empty)
+    lengths = [
+        len(seen) for seen in executor.map_shared(operator.iadd, shared, [[i] for i in range(6)])
+    ]
+    assert max(lengths) >= 2

@@ -281,7 +281,7 @@ class DaskExecutor:
         shared: Shared[S] = Shared(uuid.uuid4().hex)
         # Boxed: Dask rebuilds dataclasses, dicts and tuples it finds in task arguments (a
         # Panel would be re-validated and copied for every task); a plain object it leaves.
-        boxed = _Box(value)
+        boxed = _Box(value, shared.key)
         self._futures[shared.key] = self.client.scatter(boxed, broadcast=True, hash=False)
         return shared
 
@@ -299,16 +299,24 @@ class DaskExecutor:
 
 
 class _Box:
-    """A value Dask passes to tasks as it is (see :meth:`DaskExecutor.share`)."""
+    """A value Dask passes to tasks as it is (see :meth:`DaskExecutor.share`); a shared one
+    carries its key."""
 
-    __slots__ = ("value",)
+    __slots__ = ("key", "value")
 
-    def __init__(self, value: object) -> None:
+    def __init__(self, value: object, key: str = "") -> None:
         self.value = value
+        self.key = key
 
 
 def _call_boxed(fn: Callable[[Any, T], R], boxed: _Box, item: T) -> R:
-    return fn(boxed.value, item)
+    # Dask may hand a worker a second copy of a shared value (replicas move between
+    # workers); every task of the worker reads the first, so what tasks cache on it (the
+    # feature memo) stays valid. One shared value at a time, as for local workers.
+    if boxed.key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[boxed.key] = boxed.value
+    return fn(_LOADED[boxed.key], item)
 
 
 def _call_unboxed(fn: Callable[[Any], R], boxed: _Box) -> R:

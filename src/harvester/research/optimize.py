@@ -276,16 +276,16 @@ class _Outcome:
 
 
 # Per process: the memo of the panel being optimised, so each trial reuses the features
-# (and rule regimes) earlier trials computed for the same parameter values.
-_MEMOS: dict[str, Memo] = {}
+# (and rule regimes) earlier trials computed for the same parameter values. Keyed by the
+# panel object (the memo keys on its arrays' identity) and kept for one panel at a time.
+_MEMOS: dict[int, tuple[Panel, Memo]] = {}
 
 
 def _memo_for(panel: Panel) -> Memo:
-    key = panel.fingerprint()
-    if key not in _MEMOS:
+    if id(panel) not in _MEMOS:
         _MEMOS.clear()
-        _MEMOS[key] = new_memo()
-    return _MEMOS[key]
+        _MEMOS[id(panel)] = (panel, new_memo())
+    return _MEMOS[id(panel)][1]
 
 
 def _evaluate(study: _Study, job: tuple[HarvesterConfig, Objective]) -> _Outcome:

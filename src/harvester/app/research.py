@@ -34,8 +34,8 @@ from harvester.research.optimize import (
     SamplerName,
     TrialCallback,
     optimize,
-    write_optimize_report,
 )
+from harvester.research.optimize_report import write_optimize_report
 from harvester.research.per_fold import (
     PerFoldOptimizer,
     ProgressCallback,

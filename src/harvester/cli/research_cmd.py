@@ -45,7 +45,8 @@ from harvester.cli.research_render import (
 from harvester.config.loader import ConfigRequest
 from harvester.core.errors import HarvesterError
 from harvester.research.ab_test import SUMMARY_KEYS as AB_SUMMARY_KEYS
-from harvester.research.optimize import SamplerName, optimize_payload
+from harvester.research.optimize import SamplerName
+from harvester.research.optimize_report import optimize_payload
 from harvester.research.report import report_payload
 from harvester.strategies.registry import STRATEGIES
 

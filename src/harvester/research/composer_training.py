@@ -56,9 +56,9 @@ from harvester.research.optimize import (
     OptimizeResult,
     SamplerName,
     TrialRecord,
-    history_figure,
     optimize,
 )
+from harvester.research.optimize_report import history_figure
 from harvester.research.report import (
     Figure,
     ReportTable,

@@ -20,8 +20,8 @@ from harvester.research.optimize import (
     OptimizeResult,
     optimize,
     storage_url,
-    write_optimize_report,
 )
+from harvester.research.optimize_report import write_optimize_report
 from harvester.research.spaces import (
     DEFAULT_SPACES,
     Param,

@@ -16,7 +16,8 @@ from harvester.research.ab_test import ABResult, ab_test, write_ab_report
 from harvester.research.bias import BiasReport, bias_check, write_bias_report
 from harvester.research.folds import Fold, plan_folds
 from harvester.research.objective import make_objective
-from harvester.research.optimize import OptimizeResult, optimize, write_optimize_report
+from harvester.research.optimize import OptimizeResult, optimize
+from harvester.research.optimize_report import write_optimize_report
 from harvester.research.report import html_page, write_report
 from harvester.research.spaces import Param, apply_params
 from harvester.research.walk_forward import walk_forward

@@ -256,15 +256,18 @@ class DaskExecutor:
         self._futures: dict[str, Any] = {}
 
     def _gather(self, futures: list[Any], progress: _ProgressFn | None) -> list[Any]:
+        # Each result is fetched once, as its task finishes; the futures are dropped when
+        # done (cancelling finished ones would cost a scheduler round trip per batch).
+        results: dict[str, Any] = {}
         try:
             for done, future in enumerate(_dask().as_completed(futures), start=1):
-                future.result()  # re-raise a task's exception with its original type
+                results[future.key] = future.result()  # a task's error, with its own type
                 if progress is not None:
                     progress(done, len(futures))
-            results: list[Any] = self.client.gather(futures)
-        finally:
+        except BaseException:
             self.client.cancel(futures)
-        return results
+            raise
+        return [results[future.key] for future in futures]
 
     def map(
         self, fn: Callable[[T], R], items: Sequence[T], *, progress: _ProgressFn | None = None

@@ -163,16 +163,14 @@ def breadth(panel: Panel) -> Breadth:
 def _usable(panel: Panel, session: pd.Timestamp) -> tuple[Panel, list[tuple[str, str]]]:
     cut = panel.slice(None, session)
     close = cut.array("close")
+    bars = np.isfinite(close).sum(axis=0)
+    traded = np.isfinite(close[-1])
     skipped: list[tuple[str, str]] = []
-    keep = []
-    for column, symbol in enumerate(cut.symbols):
-        bars = int(np.isfinite(close[:, column]).sum())
-        if not np.isfinite(close[-1, column]):
-            skipped.append((symbol, f"no bar on {session.date()}"))
-        elif bars < MIN_HISTORY:
-            skipped.append((symbol, f"only {bars} sessions of history (needs {MIN_HISTORY})"))
-        else:
-            keep.append(symbol)
+    for column in np.flatnonzero(~traded | (bars < MIN_HISTORY)):  # only the skipped ones
+        symbol, count = cut.symbols[column], int(bars[column])
+        reason = f"only {count} sessions of history (needs {MIN_HISTORY})"
+        skipped.append((symbol, f"no bar on {session.date()}" if not traded[column] else reason))
+    keep = [s for s, ok in zip(cut.symbols, traded & (bars >= MIN_HISTORY), strict=True) if ok]
     if not keep:
         raise DataError(f"no symbol can be scanned on {session.date()}{_why(skipped)}")
     return cut.select(keep), skipped

@@ -43,7 +43,7 @@ from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
 from harvester.features._memo import Memo, new_memo, sharing
-from harvester.research.executors import Executor, SerialExecutor
+from harvester.research.executors import Executor, SerialExecutor, Shared
 from harvester.research.folds import Fold
 from harvester.research.objective import Objective
 from harvester.research.spaces import SearchSpace, apply_params, grid_space, overrides
@@ -253,6 +253,7 @@ class _Outcome:
     returns: list[float]
     dates: pd.DatetimeIndex
     value: float
+    error: str | None = None  # a ConfigError the trial's config raised on the way: pruned
 
 
 # Per process: the memo of the panel being optimised, so each trial reuses the features
@@ -270,8 +271,11 @@ def _memo_for(panel: Panel) -> Memo:
 
 def _evaluate(study: _Study, job: tuple[HarvesterConfig, Objective]) -> _Outcome:
     config, objective = job
-    with sharing(_memo_for(study.panel)):
-        equity, metrics = walk_forward_metrics(study.panel, study.strategy, config, study.folds)
+    try:
+        with sharing(_memo_for(study.panel)):
+            equity, metrics = walk_forward_metrics(study.panel, study.strategy, config, study.folds)
+    except ConfigError as e:  # e.g. a combination the engine or a named config refuses
+        return _Outcome({}, [], pd.DatetimeIndex([]), math.nan, error=str(e))
     returns = equity.pct_change().iloc[1:]
     return _Outcome(
         metrics={k: _plain(v) for k, v in metrics.items()},
@@ -316,6 +320,10 @@ def _run_batch(
             told.append(_tell(study, trial, state=pruned))
             continue
         outcome = next(done)
+        if outcome.error is not None:
+            trial.set_user_attr("error", outcome.error)
+            told.append(_tell(study, trial, state=pruned))
+            continue
         trial.set_user_attr("metrics", outcome.metrics)
         trial.set_user_attr("oos_returns", outcome.returns)
         if "oos_dates" not in study.user_attrs:
@@ -338,6 +346,39 @@ def _trial_config(
     except ConfigError as e:
         trial.set_user_attr("error", str(e))
         return None
+
+
+def _run_trials(
+    study: optuna.Study,
+    runner: Executor,
+    *,
+    shared: Shared[_Study],
+    n_trials: int,
+    size: int,
+    space: SearchSpace,
+    config: HarvesterConfig,
+    objective: Objective,
+    on_trial: TrialCallback | None,
+) -> None:
+    """Ask ``size`` trials at a time, evaluate them on ``runner``, tell them in order."""
+    import optuna
+
+    left = n_trials
+    while left > 0 and not _grid_done(study):
+        trials = [study.ask() for _ in range(min(size, left))]
+        configs = [_trial_config(t, space, config) for t in trials]
+        jobs = [(c, objective) for c in configs if c is not None]
+        try:
+            outcomes = runner.map_shared(_evaluate, shared, jobs)
+        except BaseException:
+            for trial in trials:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            raise
+        told = _run_batch(study, trials, configs, outcomes)
+        left -= len(trials)
+        if on_trial is not None:
+            for frozen_trial in told:
+                on_trial(_record(frozen_trial))
 
 
 def optimize(
@@ -412,25 +453,14 @@ def optimize(
         attrs = {"strategy": resolved.name, "objective": objective.name}
         _check_study(study, {**attrs, "data_fingerprint": fingerprint})
         shared = runner.share(_Study(panel, resolved, folds))
-        left = n_trials
-        while left > 0 and not _grid_done(study):
-            trials = [study.ask() for _ in range(min(size, left))]
-            configs = [_trial_config(t, space, config) for t in trials]
-            jobs = [(c, objective) for c in configs if c is not None]
-            try:
-                outcomes = runner.map_shared(_evaluate, shared, jobs)
-            except BaseException:
-                for trial in trials:
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                raise
-            told = _run_batch(study, trials, configs, outcomes)
-            left -= len(trials)
-            if on_trial is not None:
-                for frozen_trial in told:
-                    on_trial(_record(frozen_trial))
+        try:
+            _run_trials(
+                study, runner, shared=shared, n_trials=n_trials, size=size, space=space,
+                config=config, objective=objective, on_trial=on_trial,
+            )  # fmt: skip
+        finally:
+            _MEMOS.clear()  # the study is over here: hand its features back
         frozen = study.get_trials(deepcopy=False)
-    if executor is None:
-        _MEMOS.clear()  # the study is over: hand its features back
     records = tuple(_record(t) for t in frozen)
     best = _best(records, objective)
     return OptimizeResult(

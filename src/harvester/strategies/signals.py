@@ -30,7 +30,7 @@ class Signals(NamedTuple):
         copies the engine's kernel can take."""
 
         def part(values: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(values[rows, columns])
+            return np.array(values[rows, columns], order="C")  # a copy, never a view
 
         return Signals(part(self.direction), part(self.exit), part(self.size), part(self.score))
 

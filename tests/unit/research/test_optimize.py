@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from harvester.research.spaces import (
     parse_space,
 )
 from harvester.research.walk_forward import walk_forward
+from harvester.strategies.registry import STRATEGIES
 from harvester.testing import SyntheticParams, generate_market
 
 # --- spaces --------------------------------------------------------------------------------
@@ -205,6 +207,28 @@ def test_invalid_trials_are_pruned_with_the_reason() -> None:
         "exit_threshold must be below entry_threshold" in str(t.error) for t in pruned
     )
     assert all(str(t.number) not in result.trial_returns for t in pruned)
+
+
+def _refuse_high_thresholds(config: HarvesterConfig) -> HarvesterConfig:
+    if config.strategies.composer.entry_threshold > 0.4:
+        raise ConfigError("entry_threshold above 0.4 is refused by this strategy")
+    return config
+
+
+def test_a_config_refused_during_the_walk_forward_prunes_only_that_trial() -> None:
+    # The refusal comes from the strategy's configure step inside the trial's walk-forward,
+    # after apply_params accepted the values: the trial is pruned, the study goes on.
+    picky = replace(STRATEGIES["composer"], name="picky", configure=_refuse_high_thresholds)
+    space = (Param("strategies.composer.entry_threshold", "float", 0.2, 0.6),)
+    result = optimize(
+        _panel(), picky, HarvesterConfig(), space=space, objective=make_objective("sharpe"),
+        n_trials=8, folds=_folds(), seed=3,
+    )  # fmt: skip
+    high = [t for t in result.trials if t.params["strategies.composer.entry_threshold"] > 0.4]
+    low = [t for t in result.trials if t.params["strategies.composer.entry_threshold"] <= 0.4]
+    assert high and low and len(result.trials) == 8
+    assert all(t.state == "pruned" and "refused by this strategy" in str(t.error) for t in high)
+    assert all(t.state == "complete" for t in low)
 
 
 def test_grid_sampler_and_composite_objective() -> None:

@@ -32,6 +32,7 @@ import os
 import pickle
 import re
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -156,14 +157,16 @@ def _one_thread_each() -> None:
 
 # A local worker keeps the last shared value it loaded (one study or run at a time).
 _LOADED: dict[str, Any] = {}
+_LOADED_LOCK = threading.Lock()
 
 
 def _load_shared(path: str) -> Any:
-    if path not in _LOADED:
-        _LOADED.clear()
-        with Path(path).open("rb") as handle:
-            _LOADED[path] = pickle.load(handle)
-    return _LOADED[path]
+    with _LOADED_LOCK:
+        if path not in _LOADED:
+            _LOADED.clear()
+            with Path(path).open("rb") as handle:
+                _LOADED[path] = pickle.load(handle)  # our own file, just written
+        return _LOADED[path]
 
 
 def _call_shared(fn: Callable[[S, T], R], path: str, item: T) -> R:
@@ -316,10 +319,12 @@ def _call_boxed(fn: Callable[[Any, T], R], boxed: _Box, item: T) -> R:
     # Dask may hand a worker a second copy of a shared value (replicas move between
     # workers); every task of the worker reads the first, so what tasks cache on it (the
     # feature memo) stays valid. One shared value at a time, as for local workers.
-    if boxed.key not in _LOADED:
-        _LOADED.clear()
-        _LOADED[boxed.key] = boxed.value
-    return fn(_LOADED[boxed.key], item)
+    with _LOADED_LOCK:  # a dask:// worker may run several tasks at once, in threads
+        if boxed.key not in _LOADED:
+            _LOADED.clear()
+            _LOADED[boxed.key] = boxed.value
+        value = _LOADED[boxed.key]
+    return fn(value, item)
 
 
 def _call_unboxed(fn: Callable[[Any], R], boxed: _Box) -> R:

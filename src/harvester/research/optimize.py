@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -262,11 +263,15 @@ class _Outcome:
 _MEMOS: dict[int, tuple[Panel, Memo]] = {}
 
 
+_MEMOS_LOCK = threading.Lock()  # tasks may run in threads (a dask:// worker's)
+
+
 def _memo_for(panel: Panel) -> Memo:
-    if id(panel) not in _MEMOS:
-        _MEMOS.clear()
-        _MEMOS[id(panel)] = (panel, new_memo())
-    return _MEMOS[id(panel)][1]
+    with _MEMOS_LOCK:
+        if id(panel) not in _MEMOS:
+            _MEMOS.clear()
+            _MEMOS[id(panel)] = (panel, new_memo())
+        return _MEMOS[id(panel)][1]
 
 
 def _evaluate(study: _Study, job: tuple[HarvesterConfig, Objective]) -> _Outcome:
@@ -459,7 +464,8 @@ def optimize(
                 config=config, objective=objective, on_trial=on_trial,
             )  # fmt: skip
         finally:
-            _MEMOS.clear()  # the study is over here: hand its features back
+            with _MEMOS_LOCK:
+                _MEMOS.clear()  # the study is over here: hand its features back
         frozen = study.get_trials(deepcopy=False)
     records = tuple(_record(t) for t in frozen)
     best = _best(records, objective)

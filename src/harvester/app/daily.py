@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harvester.backtest._arrays import EngineParams
 from harvester.backtest.engine import run_backtest
 from harvester.backtest.inputs import engine_params, market_arrays
 from harvester.backtest.result import BacktestResult
@@ -67,14 +68,28 @@ def run_name(strategy: str, account: str) -> str:
     return f"{account}.{strategy}"
 
 
-def _session(history: Panel, as_of: date | str | None) -> pd.Timestamp:
+def session_on_or_before(history: Panel, as_of: date | str | None) -> pd.Timestamp:
+    """The last session of ``history`` on or before ``as_of`` (default: its last session)."""
     if as_of is None:
         return pd.Timestamp(history.index[-1])
-    wanted = pd.Timestamp(as_of)
+    try:
+        wanted = pd.Timestamp(as_of)
+    except ValueError:
+        raise ConfigError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
     position = int(history.index.searchsorted(wanted, side="right")) - 1
     if position < 0:
-        raise DataError(f"no session on or before {wanted.date()} in the data")
+        raise DataError(f"the data starts {history.index[0].date()}, after --as-of {as_of}")
     return pd.Timestamp(history.index[position])
+
+
+def atr_levels(
+    price: Any, side: Any, atr: Any, params: EngineParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's initial stop and target: ATR multiples from ``price`` on ``side``
+    (NaN where the rule is off); scalars or arrays alike."""
+    stop = np.where(params.stop_atr > 0, price - side * params.stop_atr * atr, np.nan)
+    target = np.where(params.target_atr > 0, price + side * params.target_atr * atr, np.nan)
+    return stop, target
 
 
 def replay(
@@ -91,7 +106,7 @@ def replay(
         raise ConfigError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
     chosen = STRATEGIES[strategy]
     config = chosen.configure(config)
-    session = _session(history, as_of)
+    session = session_on_or_before(history, as_of)
     cut = history.slice(None, session)
     start = int(cut.index.searchsorted(pd.Timestamp(live_start), side="left"))
     if start >= len(cut.index):
@@ -162,10 +177,8 @@ def _levels(rep: Replay, row: Any) -> tuple[float | None, float | None]:
     decision = max(entry - (0 if params.fill_at_close else 1), 0)
     atr = float(rep.atr[decision, rep.panel.symbols.index(str(row.symbol))])
     side = 1 if row.side == "long" else -1
-    price = float(row.entry_price)
-    stop = price - side * params.stop_atr * atr if params.stop_atr > 0 else math.nan
-    target = price + side * params.target_atr * atr if params.target_atr > 0 else math.nan
-    return _optional(stop), _optional(target)
+    stop, target = atr_levels(float(row.entry_price), side, atr, params)
+    return _optional(float(stop)), _optional(float(target))
 
 
 def _position(rep: Replay, row: Any, strategy: str, account: str) -> Position:

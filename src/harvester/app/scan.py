@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from harvester.app.context import AppContext
-from harvester.app.daily import Replay, book_daily, replay
+from harvester.app.daily import Replay, atr_levels, book_daily, replay, session_on_or_before
 from harvester.app.data import load_data
 from harvester.backtest.inputs import engine_params
 from harvester.config.models import HarvesterConfig
@@ -291,33 +291,10 @@ def _select(panel: Panel, tickers: tuple[str, ...]) -> Panel:
     return panel.select(tickers)
 
 
-def _session(panel: Panel, as_of: str | None) -> pd.Timestamp:
-    if as_of is None:
-        return pd.Timestamp(panel.index[-1])
-    try:
-        wanted = pd.Timestamp(as_of)
-    except ValueError:
-        raise ConfigError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
-    position = int(panel.index.searchsorted(wanted, side="right")) - 1
-    if position < 0:
-        raise DataError(f"the data starts {panel.index[0].date()}, after --as-of {as_of}")
-    return pd.Timestamp(panel.index[position])
-
-
 def _levels(rep: Replay) -> tuple[np.ndarray, np.ndarray]:
-    params = engine_params(rep.config)
-    close = rep.panel.array("close")[-1]
-    atr = rep.atr[-1]
     side = np.where(rep.signals.direction[-1] < 0, -1.0, 1.0)
-    stop = (
-        close - side * params.stop_atr * atr if params.stop_atr > 0 else np.full_like(close, np.nan)
-    )
-    target = (
-        close + side * params.target_atr * atr
-        if params.target_atr > 0
-        else np.full_like(close, np.nan)
-    )
-    return stop, target
+    close = rep.panel.array("close")[-1]
+    return atr_levels(close, side, rep.atr[-1], engine_params(rep.config))
 
 
 def _ranking(rep: Replay) -> pd.DataFrame:
@@ -461,7 +438,7 @@ def run_scan(
     if tickers and not wanted:
         raise DataError(f"no symbol can be scanned{_why(skipped)}")
     panel = _select(loaded.panel, wanted)
-    session = _session(panel, as_of)
+    session = session_on_or_before(panel, as_of)
     panel, stale_skipped, stale = _stale(panel, session, stale_reasons)
     panel, unmodelled = _with_models(panel, folder)
     cut, unusable = _usable(panel, session)

@@ -12,6 +12,7 @@ import typer
 
 from harvester import __version__
 from harvester.cli import (
+    analyze_cmd,
     backtest_cmd,
     broker_cmd,
     config_cmd,
@@ -21,6 +22,7 @@ from harvester.cli import (
     explain_cmd,
     features_cmd,
     journal_cmd,
+    learn_cmd,
     research_cmd,
     run_cmd,
     scan_cmd,
@@ -56,6 +58,8 @@ screen_cmd.register(app)
 journal_cmd.register(app)
 status_cmd.register(app)
 consume_cmd.register(app)
+learn_cmd.register(app)
+analyze_cmd.register(app)
 
 
 @app.callback()

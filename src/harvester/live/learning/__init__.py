@@ -1,0 +1,1 @@
+"""The Python brain's learning loop: experience buffer, attribution rules, shadows, conviction."""

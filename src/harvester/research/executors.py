@@ -35,7 +35,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +51,7 @@ __all__ = [
     "DaskExecutor",
     "Executor",
     "LocalExecutor",
+    "Pending",
     "SerialExecutor",
     "Shared",
     "open_executor",
@@ -77,6 +78,18 @@ class Shared(Generic[S]):
     :meth:`Executor.map_shared` receive the value itself. It pickles as a small key."""
 
     key: str
+
+
+class Pending(Protocol[R]):
+    """Tasks started by :meth:`Executor.submit_shared` that the caller collects later."""
+
+    def result(self, progress: _ProgressFn | None = None) -> list[R]:
+        """Wait for every task; the results in the order of the items."""
+        ...
+
+    def cancel(self) -> None:
+        """Drop the tasks not started yet (their results are no longer wanted)."""
+        ...
 
 
 class Executor(Protocol):
@@ -107,6 +120,26 @@ class Executor(Protocol):
     ) -> list[R]:
         """``[fn(value, item) for item in items]``, ``value`` the shared one."""
         ...
+
+    def submit_shared(
+        self, fn: Callable[[S, T], R], shared: Shared[S], items: Sequence[T]
+    ) -> Pending[R]:
+        """Start ``map_shared`` and return at once, so the caller can prepare more work
+        while these tasks run (the serial executor runs them when their result is asked)."""
+        ...
+
+
+class _Deferred(Generic[R]):
+    """Pending work run inline when its result is asked for."""
+
+    def __init__(self, fn: Callable[[Any], R], items: Sequence[Any]) -> None:
+        self.fn, self.items = fn, items
+
+    def result(self, progress: _ProgressFn | None = None) -> list[R]:
+        return _inline(self.fn, self.items, progress)
+
+    def cancel(self) -> None:
+        self.items = []
 
 
 def _inline(fn: Callable[[T], R], items: Sequence[T], progress: _ProgressFn | None) -> list[R]:
@@ -144,7 +177,12 @@ class SerialExecutor:
         *,
         progress: _ProgressFn | None = None,
     ) -> list[R]:
-        return _inline(functools.partial(fn, self._values[shared.key]), items, progress)
+        return self.submit_shared(fn, shared, items).result(progress)
+
+    def submit_shared(
+        self, fn: Callable[[S, T], R], shared: Shared[S], items: Sequence[T]
+    ) -> Pending[R]:
+        return _Deferred(functools.partial(fn, self._values[shared.key]), items)
 
 
 def _one_thread_each() -> None:
@@ -187,33 +225,20 @@ class LocalExecutor:
         self._folder: tempfile.TemporaryDirectory[str] | None = None
         self._values: dict[str, Any] = {}
 
-    def _submit_all(
-        self,
-        calls: Sequence[tuple[Callable[..., R], tuple[Any, ...]]],
-        progress: _ProgressFn | None,
-    ) -> list[R]:
+    def _submit_all(self, calls: Sequence[tuple[Callable[..., R], tuple[Any, ...]]]) -> _Futures[R]:
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_one_thread_each
             )
-        futures = [self._pool.submit(fn, *args) for fn, args in calls]
-        try:
-            for done, future in enumerate(as_completed(futures), start=1):
-                future.result()  # re-raise a task's exception at once
-                if progress is not None:
-                    progress(done, len(calls))
-        finally:
-            for future in futures:
-                future.cancel()
-        return [future.result() for future in futures]
+        return _Futures([self._pool.submit(fn, *args) for fn, args in calls])
 
     def map(
         self, fn: Callable[[T], R], items: Sequence[T], *, progress: _ProgressFn | None = None
     ) -> list[R]:
         if self.workers == 1 or len(items) <= 1:
             return _inline(fn, items, progress)
-        return self._submit_all([(fn, (item,)) for item in items], progress)
+        return self._submit_all([(fn, (item,)) for item in items]).result(progress)
 
     def share(self, value: S) -> Shared[S]:
         if self._folder is None:
@@ -232,10 +257,14 @@ class LocalExecutor:
         *,
         progress: _ProgressFn | None = None,
     ) -> list[R]:
+        return self.submit_shared(fn, shared, items).result(progress)
+
+    def submit_shared(
+        self, fn: Callable[[S, T], R], shared: Shared[S], items: Sequence[T]
+    ) -> Pending[R]:
         if self.workers == 1 or len(items) <= 1:
-            return _inline(functools.partial(fn, self._values[shared.key]), items, progress)
-        return self._submit_all([(_call_shared, (fn, shared.key, item)) for item in items],
-                                progress)  # fmt: skip
+            return _Deferred(functools.partial(fn, self._values[shared.key]), items)
+        return self._submit_all([(_call_shared, (fn, shared.key, item)) for item in items])
 
     def close(self) -> None:
         if self._pool is not None:
@@ -244,6 +273,27 @@ class LocalExecutor:
         if self._folder is not None:
             self._folder.cleanup()
             self._folder = None
+
+
+class _Futures(Generic[R]):
+    """Process-pool futures, collected in the order of their items."""
+
+    def __init__(self, futures: list[Future[R]]) -> None:
+        self.futures = futures
+
+    def result(self, progress: _ProgressFn | None = None) -> list[R]:
+        try:
+            for done, future in enumerate(as_completed(self.futures), start=1):
+                future.result()  # re-raise a task's exception at once
+                if progress is not None:
+                    progress(done, len(self.futures))
+        finally:
+            self.cancel()
+        return [future.result() for future in self.futures]
+
+    def cancel(self) -> None:
+        for future in self.futures:
+            future.cancel()
 
 
 class DaskExecutor:
@@ -258,20 +308,6 @@ class DaskExecutor:
         self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
         self._futures: dict[str, Any] = {}
 
-    def _gather(self, futures: list[Any], progress: _ProgressFn | None) -> list[Any]:
-        # Each result is fetched once, as its task finishes; the futures are dropped when
-        # done (cancelling finished ones would cost a scheduler round trip per batch).
-        results: dict[str, Any] = {}
-        try:
-            for done, future in enumerate(_dask().as_completed(futures), start=1):
-                results[future.key] = future.result()  # a task's error, with its own type
-                if progress is not None:
-                    progress(done, len(futures))
-        except BaseException:
-            self.client.cancel(futures)
-            raise
-        return [results[future.key] for future in futures]
-
     def map(
         self, fn: Callable[[T], R], items: Sequence[T], *, progress: _ProgressFn | None = None
     ) -> list[R]:
@@ -281,7 +317,7 @@ class DaskExecutor:
         # boxed so that Dask does not rebuild it (see share).
         boxes = [_Box(item) for item in items]
         futures = self.client.map(functools.partial(_call_unboxed, fn), boxes, pure=False)
-        return self._gather(futures, progress)
+        return _DaskFutures(self.client, futures).result(progress)
 
     def share(self, value: S) -> Shared[S]:
         shared: Shared[S] = Shared(uuid.uuid4().hex)
@@ -299,9 +335,39 @@ class DaskExecutor:
         *,
         progress: _ProgressFn | None = None,
     ) -> list[R]:
+        return self.submit_shared(fn, shared, items).result(progress)
+
+    def submit_shared(
+        self, fn: Callable[[S, T], R], shared: Shared[S], items: Sequence[T]
+    ) -> Pending[R]:
         boxed = self._futures[shared.key]
         futures = [self.client.submit(_call_boxed, fn, boxed, item, pure=False) for item in items]
-        return self._gather(futures, progress)
+        return _DaskFutures(self.client, futures)
+
+
+class _DaskFutures(Generic[R]):
+    """Dask futures, collected in the order of their items."""
+
+    def __init__(self, client: Any, futures: list[Any]) -> None:
+        self.client, self.futures = client, futures
+
+    def result(self, progress: _ProgressFn | None = None) -> list[R]:
+        # Each result is fetched once, as its task finishes; the futures are dropped when
+        # done (cancelling finished ones would cost a scheduler round trip per batch).
+        results: dict[str, Any] = {}
+        try:
+            for done, future in enumerate(_dask().as_completed(self.futures), start=1):
+                results[future.key] = future.result()  # a task's error, with its own type
+                if progress is not None:
+                    progress(done, len(self.futures))
+        except BaseException:
+            self.cancel()
+            raise
+        return [results[future.key] for future in self.futures]
+
+    def cancel(self) -> None:
+        if self.futures:
+            self.client.cancel(self.futures)
 
 
 class _Box:

@@ -44,7 +44,7 @@ from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.data.panel import Panel
 from harvester.features._memo import Memo, new_memo, sharing
-from harvester.research.executors import Executor, SerialExecutor, Shared
+from harvester.research.executors import Executor, Pending, SerialExecutor, Shared
 from harvester.research.folds import Fold
 from harvester.research.objective import Objective
 from harvester.research.spaces import SearchSpace, apply_params, grid_space, overrides
@@ -308,6 +308,23 @@ def _grid_done(study: optuna.Study) -> bool:
     return isinstance(study.sampler, GridSampler) and study.sampler.is_exhausted(study)
 
 
+def _unstarted(study: optuna.Study, space: SearchSpace, wanted: int) -> int:
+    """How many of ``wanted`` trials to ask now: a grid asks only points not yet started
+    (Optuna's GridSampler re-runs a started point once none is left)."""
+    import optuna
+    from optuna.samplers import GridSampler
+
+    if not isinstance(study.sampler, GridSampler):
+        return wanted
+    points = math.prod(len(values) for values in grid_space(space).values())
+    started = {
+        t.system_attrs["grid_id"]
+        for t in study.get_trials(deepcopy=False)
+        if "grid_id" in t.system_attrs and t.state != optuna.trial.TrialState.FAIL
+    }
+    return min(wanted, points - len(started))
+
+
 def _run_batch(
     study: optuna.Study,
     trials: list[optuna.Trial],
@@ -353,6 +370,39 @@ def _trial_config(
         return None
 
 
+@dataclass(slots=True)
+class _Batch:
+    """Trials asked together and their evaluations, started on an executor."""
+
+    trials: list[optuna.Trial]
+    configs: list[HarvesterConfig | None]
+    pending: Pending[_Outcome]
+
+
+def _start_batch(
+    study: optuna.Study,
+    runner: Executor,
+    shared: Shared[_Study],
+    count: int,
+    space: SearchSpace,
+    config: HarvesterConfig,
+    objective: Objective,
+) -> _Batch:
+    trials = [study.ask() for _ in range(count)]
+    configs = [_trial_config(t, space, config) for t in trials]
+    jobs = [(c, objective) for c in configs if c is not None]
+    return _Batch(trials, configs, runner.submit_shared(_evaluate, shared, jobs))
+
+
+def _fail(study: optuna.Study, batches: list[_Batch]) -> None:
+    import optuna
+
+    for batch in batches:
+        batch.pending.cancel()
+        for trial in batch.trials:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
 def _run_trials(
     study: optuna.Study,
     runner: Executor,
@@ -365,22 +415,41 @@ def _run_trials(
     objective: Objective,
     on_trial: TrialCallback | None,
 ) -> None:
-    """Ask ``size`` trials at a time, evaluate them on ``runner``, tell them in order."""
-    import optuna
+    """Ask ``size`` trials at a time, evaluate them on ``runner``, tell them in order.
 
+    Two batches are in flight: batch k+1 is asked (after batch k−1 was told) and started
+    before batch k is collected, so the workers never wait for the sampler or for the
+    slowest trial of a batch. The order of asks and tells depends only on ``n_trials`` and
+    ``size``, so a seeded study is the same on every executor.
+    """
     left = n_trials
-    while left > 0 and not _grid_done(study):
-        trials = [study.ask() for _ in range(min(size, left))]
-        configs = [_trial_config(t, space, config) for t in trials]
-        jobs = [(c, objective) for c in configs if c is not None]
+    in_flight: list[_Batch] = []
+    while True:
+        count = _unstarted(study, space, min(size, left)) if left > 0 else 0
+        if count > 0:
+            left -= count
+            try:
+                in_flight.append(
+                    _start_batch(study, runner, shared, count, space, config, objective)
+                )
+            except BaseException:
+                _fail(study, in_flight)
+                raise
+            if len(in_flight) < 2:
+                continue
+        if not in_flight:
+            return
+        batch = in_flight.pop(0)
         try:
-            outcomes = runner.map_shared(_evaluate, shared, jobs)
+            outcomes = batch.pending.result()
         except BaseException:
-            for trial in trials:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            _fail(study, [batch, *in_flight])
             raise
-        told = _run_batch(study, trials, configs, outcomes)
-        left -= len(trials)
+        try:
+            told = _run_batch(study, batch.trials, batch.configs, outcomes)
+        except BaseException:
+            _fail(study, in_flight)
+            raise
         if on_trial is not None:
             for frozen_trial in told:
                 on_trial(_record(frozen_trial))

@@ -173,6 +173,17 @@ def test_a_shared_value_reaches_every_task_once_sent(executor: Executor) -> None
     assert executor.map_shared(operator.getitem, shared, [1]) == [10]  # reused, one item
 
 
+def test_submitted_tasks_are_collected_later_in_any_order(executor: Executor) -> None:
+    # The optimiser starts batch k+1 before collecting batch k.
+    shared = executor.share([10 * i for i in range(5)])
+    first = executor.submit_shared(operator.getitem, shared, [1, 2, 4])
+    second = executor.submit_shared(operator.getitem, shared, [3, 0])
+    assert second.result() == [30, 0]
+    assert first.result() == [10, 20, 40]
+    dropped = executor.submit_shared(operator.getitem, shared, [9])  # would raise IndexError
+    dropped.cancel()
+
+
 def test_an_optimisation_is_the_same_study_on_every_executor(executor: Executor) -> None:
     # Trials are asked two at a time whatever runs them: with one seed, one study.
     panel = _panel()

@@ -231,9 +231,14 @@ def test_a_config_refused_during_the_walk_forward_prunes_only_that_trial() -> No
     assert all(t.state == "complete" for t in low)
 
 
-def test_grid_sampler_and_composite_objective() -> None:
+@pytest.mark.parametrize("batch", [1, 2, 5])
+def test_grid_sampler_and_composite_objective(batch: int) -> None:
+    # Batches are asked ahead of the results; a grid still tries each point once.
     space = (Param("strategies.composer.entry_threshold", "float", 0.2, 0.5, step=0.15),)
-    result = _study(space=space, sampler="grid", n_trials=10, objective=make_objective("composite"))
+    result = _study(
+        space=space, sampler="grid", n_trials=10, objective=make_objective("composite"),
+        batch=batch,
+    )  # fmt: skip
     tried = sorted(t.params["strategies.composer.entry_threshold"] for t in result.trials)
     assert tried == pytest.approx([0.2, 0.35, 0.5])  # the grid stops the study when done
 

@@ -57,13 +57,17 @@ def attribute(
     environ: Mapping[str, str],
     *,
     now: datetime,
+    directory: Path | None = None,
     buffer: Path | None = None,
     min_trades: int = 20,
     rolling_days: float | None = None,
     write_proposed: bool = False,
 ) -> Attribution:
-    """Propose filter rules from the experience buffer (and write them when asked)."""
-    directory = default_learning_dir(environ)
+    """Propose filter rules from the experience buffer (and write them when asked).
+
+    ``directory`` holds the buffer and the rule files (default ``$HARVESTER_HOME/learning``).
+    """
+    directory = directory or default_learning_dir(environ)
     path = buffer or directory / BUFFER_NAME
     if buffer is not None and not buffer.is_file():
         raise ConfigError(f"--buffer {buffer}: no such file")

@@ -14,7 +14,9 @@
 - ``live``: one guarded ``auto`` step for today (recorded in ``runs`` as ``daily@DATE``; a
   second call the same day does nothing), or with a scheduler (see
   :mod:`harvester.live.scheduler`) the daily job at ``daily_time`` on sessions and the
-  retrain at ``retrain_time`` on ``retrain_weekday``.
+  retrain at ``retrain_time`` on ``retrain_weekday``; after the daily job on the same
+  sessions, the learning loop's attribution (:func:`harvester.app.learn.attribute`) proposes
+  filter rules from the experience buffer for review (``rules_proposed.json``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy import text
 
 from harvester.app.context import AppContext
 from harvester.app.data import load_data
+from harvester.app.learn import Attribution, attribute
 from harvester.app.scan import ScanReport, open_app_store
 from harvester.app.scan import run_scan as scan_session
 from harvester.config.models import HarvesterConfig
@@ -45,6 +48,7 @@ from harvester.strategies._rally_model import save_model
 from harvester.strategies.rally import fit_walk_forward
 
 __all__ = [
+    "ATTRIBUTION_JOB",
     "AutoOutcome",
     "HealthCheck",
     "HealthReport",
@@ -334,6 +338,7 @@ def run_health(
 
 DAILY_JOB = "daily"
 RETRAIN_JOB = "retrain"
+ATTRIBUTION_JOB = "attribution"
 
 
 def make_scheduler(
@@ -344,10 +349,11 @@ def make_scheduler(
     executor: Executor | None = None,
     now: Callable[[], datetime] | None = None,
     sleep: Callable[[float], object] | None = None,
-    on_done: Callable[[str, AutoOutcome | RetrainReport], None] | None = None,
+    on_done: Callable[[str, AutoOutcome | RetrainReport | Attribution], None] | None = None,
 ) -> Scheduler:
-    """The live loop's scheduler: the daily ``auto`` step at ``daily_time`` on sessions and
-    the retrain at ``retrain_time`` on ``retrain_weekday``."""
+    """The live loop's scheduler: the daily ``auto`` step at ``daily_time`` on sessions, then
+    the learning loop's attribution, and the retrain at ``retrain_time`` on
+    ``retrain_weekday``."""
     orch = ctx.config.orchestrator
     calendar = ctx.config.data.calendar
 
@@ -361,8 +367,17 @@ def make_scheduler(
         if on_done is not None:
             on_done(RETRAIN_JOB, report)
 
+    def attribution(day: date) -> None:
+        del day
+        found = attribute(ctx.environ, now=ctx.now(), directory=ctx.home.learning,
+                          write_proposed=True)  # fmt: skip
+        if on_done is not None:
+            on_done(ATTRIBUTION_JOB, found)
+
+    after_close = parse_time(orch.daily_time)
     jobs = (
-        Job(DAILY_JOB, parse_time(orch.daily_time), lambda d: is_session(d, calendar), daily),
+        Job(DAILY_JOB, after_close, lambda d: is_session(d, calendar), daily),
+        Job(ATTRIBUTION_JOB, after_close, lambda d: is_session(d, calendar), attribution),
         Job(RETRAIN_JOB, parse_time(orch.retrain_time),
             lambda d: d.weekday() == orch.retrain_weekday, retrain),
     )  # fmt: skip

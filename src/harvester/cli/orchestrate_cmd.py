@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from harvester.app.learn import Attribution
 from harvester.app.orchestrator import (
     AutoOutcome,
     RetrainReport,
@@ -194,9 +195,14 @@ def live(
                 return
             with _stop_on_signals() as stop:
 
-                def done(job: str, result: AutoOutcome | RetrainReport) -> None:
+                def done(job: str, result: AutoOutcome | RetrainReport | Attribution) -> None:
                     if isinstance(result, AutoOutcome):
                         _print_auto(console, result)
+                    elif isinstance(result, Attribution):
+                        console.print(
+                            f"attribution: {result.trades} trades in the experience buffer, "
+                            f"{len(result.rules)} rule(s) proposed in {result.written}"
+                        )
                     else:
                         _print_retrain(console, result)
 

@@ -48,6 +48,11 @@ class HarvesterHome:
         return self.root / "logs"
 
     @property
+    def learning(self) -> Path:
+        """The experience buffer and the filter-rule files of the learning loop."""
+        return self.root / "learning"
+
+    @property
     def profiles(self) -> Path:
         return self.root / "profiles"
 

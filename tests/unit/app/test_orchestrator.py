@@ -3,9 +3,10 @@ models on any executor, and health flagging stale models and stale data."""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from harvester.app.context import AppContext, open_context
 from harvester.app.data import load_data
 from harvester.app.orchestrator import auto_plan, run_auto, run_health, run_retrain
 from harvester.config.loader import ConfigRequest
+from harvester.live.learning.experience import BUFFER_NAME, ExperienceBuffer
+from harvester.live.learning.hooks import Outcome, Snapshot
 from harvester.research.executors import open_executor
 from harvester.store import Store
 from harvester.store.repository import latest_models, record_model
@@ -118,3 +121,36 @@ def test_health_flags_stale_models_and_stale_data(isolated_home: Path, store: St
     assert not stale.healthy and checks["database"].ok
     assert not checks["models"].ok and stale.stale_models == ("SYN000",)
     assert not checks["data"].ok and f"last bar {last}" in checks["data"].detail
+
+
+def _pattern_buffer(path: Path) -> None:
+    """Setup X: 60 trades at zscore <= 0.9 all win; 40 at zscore >= 1.1 win 1 in 5."""
+    zscores = np.concatenate([np.linspace(-1.5, 0.9, 60), np.linspace(1.1, 2.0, 40)])
+    wins = np.concatenate([np.ones(60, bool), np.arange(40) % 5 == 0])
+    buffer = ExperienceBuffer(path)
+    for i, (z, win) in enumerate(zip(zscores, wins, strict=True)):
+        buffer.append(Snapshot(f"S{i}", 2 * i, "entry", "X", 100.0, {"zscore": float(z)}))
+        outcome = Outcome(1.0 if win else -1.0, "target" if win else "stop", 60.0)
+        buffer.append(Snapshot(f"S{i}", 2 * i + 1, "exit", "X", 100.0, {}, outcome))
+
+
+def test_the_scheduler_proposes_filter_rules_after_the_close_on_sessions(
+    isolated_home: Path, store: Store
+) -> None:
+    ctx = _ctx(isolated_home)
+    _pattern_buffer(ctx.home.learning / BUFFER_NAME)
+    seen: list[tuple[str, object]] = []
+    scheduler = orchestrator.make_scheduler(
+        ctx, DATA, store, on_done=lambda job, result: seen.append((job, result))
+    )
+    job = next(j for j in scheduler.jobs if j.name == orchestrator.ATTRIBUTION_JOB)
+    assert job.at == time(16, 30)  # the daily job's time: after the close
+    assert job.runs_on(date(2024, 7, 5)) and not job.runs_on(date(2024, 7, 4))  # a holiday
+    assert [j.name for j in scheduler.jobs].index(job.name) == 1  # right after the daily job
+    scheduler.execute(job, date(2024, 7, 5), reraise=True)
+    proposed = json.loads((ctx.home.learning / "rules_proposed.json").read_text())
+    # 40 trades above z = 1, 8 of them winners (every fifth): 20 % < 40 %.
+    assert [(r["feature"], r["operator"], r["trades"]) for r in proposed] == [("zscore", ">", 40)]
+    assert proposed[0]["success_rate"] == pytest.approx(8 / 40)
+    assert seen[0][0] == "attribution" and getattr(seen[0][1], "trades", None) == 100
+    assert scheduler.done(job, date(2024, 7, 5))

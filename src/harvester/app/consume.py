@@ -1,9 +1,11 @@
 """Use cases ``consume`` and ``replay``: wire the event consumers to a decision function.
 
-For now the decision function only keeps the online indicators
-(:class:`~harvester.features.online.OnlineIndicators`) current and decides nothing; the
-decision loop plugs in as any ``handle(event) -> list[Decision]`` callable. See
-``docs/consume.md``.
+The decision function of ``harvester consume`` is the stream brain
+(:class:`~harvester.live.brain.Brain`, :func:`open_brain`): the consensus rules of the daily
+strategy on every bar of an active symbol, with paper orders on the project store's paper
+broker (account ``brain.account``) unless orders are switched off.
+:func:`indicator_handler` only keeps the online indicators current and decides nothing.
+See ``docs/consume.md``.
 """
 
 from __future__ import annotations
@@ -12,16 +14,19 @@ import json
 import os
 import re
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from harvester.app.context import AppContext
 from harvester.core.errors import ConfigError
 from harvester.core.paths import resolve_home
 from harvester.domain.events import Bar, DeadLetter, Event, Trade
 from harvester.features.online import OnlineIndicators
+from harvester.live.brain import Brain
 from harvester.live.consume import (
     ConsumeStats,
     Handler,
@@ -30,14 +35,22 @@ from harvester.live.consume import (
     RedisSettings,
     StatsSink,
     consume_lines,
+    consume_stream,
 )
+from harvester.live.learning.hooks import LearningHooks, NoLearning
 from harvester.live.ledger import Decision, Ledger, MemoryLedger, SqliteLedger
+from harvester.live.paper import PaperBroker
 from harvester.live.replay import Clock, file_lines, paced, synthetic_lines
+from harvester.store import Store
+from harvester.store.database import ENCRYPTION_KEY_ENV, open_store
+from harvester.store.errors import StoreUnavailableError
 
 __all__ = [
     "StopFlag",
     "default_ledger_path",
     "indicator_handler",
+    "learning_hooks",
+    "open_brain",
     "run_consume_redis",
     "run_consume_stdin",
     "run_replay",
@@ -64,6 +77,62 @@ def indicator_handler(indicators: OnlineIndicators) -> Handler:
         return []
 
     return handle
+
+
+def learning_hooks(ctx: AppContext) -> LearningHooks:
+    """The learning loop in ``$HARVESTER_HOME/learning`` with the parts ``brain`` enables
+    (active filter rules always apply), or no learning when all three are off."""
+    b = ctx.config.brain
+    if not (
+        b.experience_buffer_enabled or b.shadow_strategy_enabled or b.conviction_sizing_enabled
+    ):
+        return NoLearning()
+    from harvester.live.learning.experience import default_learning_dir
+    from harvester.live.learning.loop import LearningConfig, LearningLoop
+
+    parts = LearningConfig(
+        experience_buffer=b.experience_buffer_enabled, shadow=b.shadow_strategy_enabled,
+        conviction=b.conviction_sizing_enabled,
+    )  # fmt: skip
+    return LearningLoop(default_learning_dir(ctx.environ), parts)
+
+
+@contextmanager
+def open_brain(
+    ctx: AppContext, *, orders: bool = True, hooks: LearningHooks | None = None
+) -> Iterator[Brain]:
+    """The stream brain of ``ctx``'s config (``hooks``: default no learning); with
+    ``orders`` (and ``brain.paper_orders``) it places paper orders on the project store
+    (closed when the block ends)."""
+    config = ctx.config
+    if not (orders and config.brain.paper_orders):
+        yield Brain(config, hooks=hooks)
+        return
+    store = _open_store(ctx)
+    try:
+        broker = PaperBroker(
+            store, account=config.brain.account, initial_cash=config.initial_capital,
+            name=config.brain.account,
+        )  # fmt: skip
+        yield Brain(config, broker=broker, hooks=hooks)
+    finally:
+        store.close()
+
+
+def _open_store(ctx: AppContext, attempts: int = 5) -> Store:
+    """The project store; retried a few times, because consumers started together race to
+    migrate a new database (the loser sees the tables the winner just created)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return open_store(
+                None, home=ctx.home, environ=ctx.environ,
+                encryption_key=ctx.secrets.get(ENCRYPTION_KEY_ENV),
+            )  # fmt: skip
+        except StoreUnavailableError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 class StopFlag:
@@ -124,6 +193,16 @@ def run_consume_stdin(
     ledger = _ledger(ledger_path)
     try:
         processor = Processor(handler or indicator_handler(OnlineIndicators()), ledger)
+        if hasattr(source, "read1"):  # a binary stream: read what is there, decide in batches
+            return consume_stream(
+                source,
+                processor,
+                dead_sink=_dead_writer(dead_out),
+                stop=stop,
+                batch_size=max(1, batch_size),
+                stats_sink=stats_sink,
+                stats_every_seconds=stats_every_seconds,
+            )
         return consume_lines(
             source,
             processor,

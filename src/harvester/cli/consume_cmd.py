@@ -1,29 +1,67 @@
 """``harvester consume`` and ``harvester replay``: the event consumers and their test feed.
 
 ``consume --stdin`` reads NDJSON from a pipe; ``consume --redis URL`` joins a Redis consumer
-group. Counters (processed, dead-lettered, reclaimed, duplicates) go to stderr as one JSON
-line on exit and every ``--stats-every`` seconds. ``replay`` writes events to stdout or a
-Redis stream. See ``docs/consume.md`` and ``docs/events.md``.
+group. Each event goes through the stream brain (the consensus rules, paper orders on the
+project store, the learning loop; ``--no-orders`` decides without ordering,
+``--no-learning`` without the learning loop, ``--indicators-only`` decides nothing).
+Counters (processed, dead-lettered, reclaimed, duplicates, and the brain's decisions by
+action) go to stderr as one JSON line on exit and every ``--stats-every`` seconds.
+``replay`` writes events to stdout or a Redis stream. See ``docs/consume.md`` and
+``docs/events.md``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from harvester.app.consume import StopFlag, run_consume_redis, run_consume_stdin, run_replay
+from harvester.app.consume import (
+    StopFlag,
+    learning_hooks,
+    open_brain,
+    run_consume_redis,
+    run_consume_stdin,
+    run_replay,
+)
+from harvester.cli.options import ConfigFileOption, ProfileOption, SetOption, context_from
 from harvester.core.errors import ConfigError
-from harvester.live.consume import ConsumeStats, RedisSettings
+from harvester.live.consume import ConsumeStats, Handler, RedisSettings, StatsSink
 
 __all__ = ["register"]
 
 
-def _print_stats(stats: ConsumeStats) -> None:
-    print(json.dumps({"consume": stats.as_dict()}), file=sys.stderr, flush=True)
+def _stats_printer(decisions: Mapping[str, int] | None) -> StatsSink:
+    def show(stats: ConsumeStats) -> None:
+        line: dict[str, object] = {"consume": stats.as_dict()}
+        if decisions is not None:
+            line["decisions"] = dict(sorted(decisions.items()))
+        print(json.dumps(line), file=sys.stderr, flush=True)
+
+    return show
+
+
+@contextmanager
+def _handler(
+    indicators_only: bool,
+    orders: bool,
+    learning: bool,
+    config_file: Path | None,
+    profile: str | None,
+    assignments: list[str] | None,
+) -> Iterator[tuple[Handler | None, Mapping[str, int] | None]]:
+    if indicators_only:
+        yield None, None
+        return
+    ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
+    hooks = learning_hooks(ctx) if learning else None
+    with open_brain(ctx, orders=orders, hooks=hooks) as brain:
+        yield brain, brain.counts
 
 
 def consume(
@@ -47,7 +85,7 @@ def consume(
     ] = None,
     batch: Annotated[
         int | None,
-        typer.Option(min=1, help="Events per read and ledger write (stdin 1, Redis 500)."),
+        typer.Option(min=1, help="Most events per decision batch and ledger write (500)."),
     ] = None,
     min_idle_ms: Annotated[
         int, typer.Option(min=0, help="Reclaim entries another consumer left this long.")
@@ -59,14 +97,34 @@ def consume(
     stats_every: Annotated[
         float, typer.Option(min=0, help="Print the counters every N seconds (0: on exit).")
     ] = 0.0,
+    no_orders: Annotated[
+        bool, typer.Option("--no-orders", help="Decide, but place no paper orders.")
+    ] = False,
+    no_learning: Annotated[
+        bool,
+        typer.Option("--no-learning", help="No experience buffer, rules, shadows, conviction."),
+    ] = False,
+    indicators_only: Annotated[
+        bool,
+        typer.Option("--indicators-only", help="Only keep the indicators current; no brain."),
+    ] = False,
+    config_file: ConfigFileOption = None,
+    profile: ProfileOption = None,
+    assignments: SetOption = None,
 ) -> None:
     """Consume market events from stdin (NDJSON) or a Redis stream (consumer group)."""
     if stdin == (redis is not None):
         raise ConfigError("consume needs exactly one source: --stdin or --redis URL")
     flag = StopFlag()
-    with flag.installed():
+    brain = _handler(
+        indicators_only, not no_orders, not no_learning, config_file, profile, assignments
+    )
+    with brain as (handler, decisions), flag.installed():
+        show = _stats_printer(decisions)
         if stdin:
-            stats = _consume_stdin(flag, ledger, dead_letter, batch or 1, stats_every)
+            stats = _consume_stdin(
+                flag, ledger, dead_letter, batch or 500, stats_every, handler, show
+            )
         else:
             settings = RedisSettings(
                 stream,
@@ -80,25 +138,33 @@ def consume(
                 redis,
                 settings,
                 ledger_path=ledger,
+                handler=handler,
                 idle_reads=idle_exit,
                 stop=flag,
-                stats_sink=_print_stats,
+                stats_sink=show,
                 stats_every_seconds=stats_every,
             )
-    _print_stats(stats)
+        show(stats)
 
 
 def _consume_stdin(
-    flag: StopFlag, ledger: Path | None, dead: Path | None, batch: int, every: float
+    flag: StopFlag,
+    ledger: Path | None,
+    dead: Path | None,
+    batch: int,
+    every: float,
+    handler: Handler | None,
+    show: StatsSink,
 ) -> ConsumeStats:
     if dead is None:
         return run_consume_stdin(
             sys.stdin.buffer,
             dead_out=sys.stderr,
             ledger_path=ledger,
+            handler=handler,
             batch_size=batch,
             stop=flag,
-            stats_sink=_print_stats,
+            stats_sink=show,
             stats_every_seconds=every,
         )
     with dead.open("a", encoding="utf-8") as out:
@@ -106,9 +172,10 @@ def _consume_stdin(
             sys.stdin.buffer,
             dead_out=out,
             ledger_path=ledger,
+            handler=handler,
             batch_size=batch,
             stop=flag,
-            stats_sink=_print_stats,
+            stats_sink=show,
             stats_every_seconds=every,
         )
 

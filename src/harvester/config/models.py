@@ -18,6 +18,7 @@ from harvester.config.strategies import StrategiesConfig
 
 __all__ = [
     "BayesianConfig",
+    "BrainConfig",
     "ComposerConfig",
     "DataConfig",
     "ExecutionConfig",
@@ -278,6 +279,32 @@ class OrchestratorConfig(Section):
     retrain_time: str = Field("18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+class BrainConfig(Section):
+    """The stream decision loop (``harvester consume``, the Python brain's live consumer).
+
+    The rules are ``strategies.consensus``'s; sizing, stops and targets are
+    ``risk_management``'s, costs ``execution``'s and the daily cap
+    ``risk_params.daily_profit_cap_pct``. ``cooldown_seconds``: no new buy of a symbol
+    within this much event time after its last order. ``spy_refresh_minutes``: how often
+    (event time) the benchmark's below-200-day flag is recomputed. ``active_symbols_file``:
+    the screener's pool (None: every symbol is active), checked for changes every
+    ``active_check_seconds`` of event time. ``sentiment_hours``: news older than this no
+    longer counts in a symbol's sentiment.
+    """
+
+    cooldown_seconds: float = Field(300.0, ge=0.0)
+    spy_refresh_minutes: float = Field(15.0, gt=0.0)
+    benchmark: str = "SPY"
+    active_symbols_file: str | None = None
+    active_check_seconds: float = Field(60.0, gt=0.0)
+    sentiment_hours: float = Field(24.0, gt=0.0)
+    paper_orders: bool = True
+    account: str = "stream-paper"
+    experience_buffer_enabled: bool = True
+    shadow_strategy_enabled: bool = True
+    conviction_sizing_enabled: bool = True
+
+
 class HarvesterConfig(Section):
     """The whole system's configuration, as resolved from all layers."""
 
@@ -297,6 +324,7 @@ class HarvesterConfig(Section):
     monitoring: MonitoringConfig = MonitoringConfig()
     logging: LoggingConfig = LoggingConfig()
     orchestrator: OrchestratorConfig = OrchestratorConfig()
+    brain: BrainConfig = BrainConfig()
 
     def content_hash(self) -> str:
         """Return the SHA-256 of the canonical JSON form; equal configs, equal hash."""

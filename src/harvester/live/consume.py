@@ -5,7 +5,10 @@ Both feed batches of ``(event id, raw line)`` through one :class:`Processor`:
 1. skip ids the ledger already holds (an event redelivered after a crash);
 2. decode each line (:func:`~harvester.domain.event_codec.decode_event`); a bad line, or an
    event the handler raises on, becomes a dead letter with its reason;
-3. call the decision function ``handle(event) -> list[Decision]``;
+3. call the decision function ``handle(event) -> list[Decision]`` — or, when it has one, its
+   batch entry point ``decide_batch(events, ids) -> list[list[Decision]]`` once for the
+   batch's valid events (if that raises, the batch is decided again event by event, so an
+   event the handler fails on is dead-lettered alone);
 4. record every outcome durably in the :class:`~harvester.live.ledger.Ledger`;
 5. only then acknowledge (Redis ``XACK``) — so each event takes effect exactly once even
    when a consumer dies at any point.
@@ -22,27 +25,43 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from harvester.domain.event_codec import decode_event
 from harvester.domain.events import DeadLetter, Event
 from harvester.live.ledger import Decision, Ledger, LedgerEntry
 
 __all__ = [
+    "BatchHandler",
     "ConsumeStats",
     "Handler",
     "Processor",
     "RedisConsumer",
     "RedisSettings",
     "consume_lines",
+    "consume_stream",
 ]
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Event], list[Decision]]
 DeadSink = Callable[[str, DeadLetter], None]
+
+
+class BatchHandler(Protocol):
+    """A decision function that can also decide a batch at once (same results, in order)."""
+
+    def __call__(self, event: Event) -> list[Decision]:
+        """Decide one event."""
+
+    def decide_batch(
+        self, events: Sequence[Event], ids: Sequence[str] | None = None
+    ) -> list[list[Decision]]:
+        """Decide ``events`` in order (``ids``: their event ids); one list per event."""
+
+
 StatsSink = Callable[["ConsumeStats"], None]
 
 
@@ -80,15 +99,18 @@ class Processor:
     def process(self, batch: Sequence[tuple[str, bytes]]) -> list[tuple[str, DeadLetter]]:
         """Handle and durably record ``batch``; return its dead letters (already recorded)."""
         seen = self.ledger.recorded([event_id for event_id, _ in batch])
-        entries: list[LedgerEntry] = []
-        dead: list[tuple[str, DeadLetter]] = []
         received_ns = time.time_ns()
+        fresh: list[tuple[str, bytes, Event | DeadLetter]] = []
         for event_id, line in batch:
             if event_id in seen:
                 self.stats.duplicates += 1
                 continue
             seen.add(event_id)
-            outcome = self._decide(line, received_ns)
+            fresh.append((event_id, line, decode_event(line, received_ns=received_ns)))
+        outcomes = self._decide_all(fresh)
+        entries: list[LedgerEntry] = []
+        dead: list[tuple[str, DeadLetter]] = []
+        for (event_id, _, _), outcome in zip(fresh, outcomes, strict=True):
             if isinstance(outcome, DeadLetter):
                 dead.append((event_id, outcome))
                 entries.append(LedgerEntry(event_id, "dead"))
@@ -101,15 +123,43 @@ class Processor:
         self.stats.batches += 1
         return dead
 
-    def _decide(self, line: bytes, received_ns: int) -> list[Decision] | DeadLetter:
-        event = decode_event(line, received_ns=received_ns)
+    def _decide_all(
+        self, fresh: list[tuple[str, bytes, Event | DeadLetter]]
+    ) -> list[list[Decision] | DeadLetter]:
+        decide_batch = getattr(self.handler, "decide_batch", None)
+        if decide_batch is None:
+            return [self._decide_one(line, event) for _, line, event in fresh]
+        valid = [(k, i, e) for k, (i, _, e) in enumerate(fresh) if not isinstance(e, DeadLetter)]
+        outcomes: list[list[Decision] | DeadLetter] = [e for _, _, e in fresh]  # type: ignore[misc]
+        try:
+            decided = decide_batch([e for _, _, e in valid], [i for _, i, _ in valid])
+        except Exception:
+            logger.exception("batch decision failed; deciding its events one by one")
+            for k, event_id, event in valid:
+                one = _one_of_batch(decide_batch, event_id)
+                outcomes[k] = self._decide_one(fresh[k][1], event, one)
+            return outcomes
+        for (k, _, _), decisions in zip(valid, decided, strict=True):
+            outcomes[k] = decisions
+        return outcomes
+
+    def _decide_one(
+        self, line: bytes, event: Event | DeadLetter, handler: Handler | None = None
+    ) -> list[Decision] | DeadLetter:
         if isinstance(event, DeadLetter):
             return event
         try:
-            return self.handler(event)
+            return (handler or self.handler)(event)
         except Exception as error:  # the consumer keeps running; the event is dead-lettered
             logger.exception("decision function failed on %s", type(event).__name__)
             return DeadLetter(line, f"handler error: {type(error).__name__}: {error}"[:200])
+
+
+def _one_of_batch(decide_batch: Callable[..., list[list[Decision]]], event_id: str) -> Handler:
+    def handle(event: Event) -> list[Decision]:
+        return decide_batch([event], [event_id])[0]
+
+    return handle
 
 
 class _Ticker:
@@ -160,6 +210,58 @@ def consume_lines(
             ticker.tick(processor.stats)
     _flush(processor, batch, dead_sink)
     return processor.stats
+
+
+def consume_stream(
+    source: IO[bytes],
+    processor: Processor,
+    *,
+    dead_sink: DeadSink,
+    stop: Callable[[], bool] = lambda: False,
+    batch_size: int = 500,
+    stats_sink: StatsSink | None = None,
+    stats_every_seconds: float = 0.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> ConsumeStats:
+    """Consume NDJSON from a binary stream (a pipe) until it ends or ``stop()``.
+
+    Reads whatever bytes are waiting (``read1``: one system call, blocking only while the
+    pipe is empty) and decides their complete lines in batches of up to ``batch_size``: a
+    busy pipe is decided in full batches, a quiet one line by line, with no added latency.
+    Event ids and blank lines as in :func:`consume_lines`.
+    """
+    ticker = _Ticker(stats_sink, stats_every_seconds, clock)
+    for batch in _stream_batches(source, batch_size):
+        _flush(processor, batch, dead_sink)
+        ticker.tick(processor.stats)
+        if stop():
+            break
+    return processor.stats
+
+
+def _stream_batches(source: IO[bytes], batch_size: int) -> Iterator[list[tuple[str, bytes]]]:
+    read = getattr(source, "read1", source.read)
+    number, tail = 0, b""
+    batch: list[tuple[str, bytes]] = []
+    while True:
+        data = read(1 << 16)
+        if not data:
+            break
+        parts = (tail + data).split(b"\n")
+        tail = parts.pop()
+        for part in parts:
+            number += 1
+            line = part.rstrip(b"\r")
+            if line.strip():
+                batch.append((f"line:{number}", line))
+                if len(batch) >= batch_size:
+                    yield batch
+                    batch = []
+        if batch:  # nothing more is waiting: decide what arrived
+            yield batch
+            batch = []
+    if tail.strip():
+        yield [(f"line:{number + 1}", tail.rstrip(b"\r"))]
 
 
 def _flush(processor: Processor, batch: list[tuple[str, bytes]], dead_sink: DeadSink) -> None:

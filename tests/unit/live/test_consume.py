@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from harvester.live.consume import (
     RedisConsumer,
     RedisSettings,
     consume_lines,
+    consume_stream,
 )
 from harvester.live.ledger import Decision, MemoryLedger, SqliteLedger
 from harvester.live.replay import paced, synthetic_lines
@@ -92,6 +94,53 @@ def test_stats_are_reported_on_the_injected_clock() -> None:
         clock=lambda: next(now),
     )
     assert seen == [2, 4, 6]
+
+
+class BatchBuyer:
+    """Buys every bar; decides batches at once and raises on a bar of symbol ``X``."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def __call__(self, event: Event) -> list[Decision]:
+        return self.decide_batch([event])[0]
+
+    def decide_batch(
+        self, events: Sequence[Event], ids: Sequence[str] | None = None
+    ) -> list[list[Decision]]:
+        self.batches.append(list(ids or []))
+        if any(isinstance(e, Bar) and e.symbol == "X" for e in events):
+            raise ValueError("bad bar")
+        return [_buy_bars(e) for e in events]
+
+
+def test_a_batch_handler_decides_the_valid_events_of_a_batch_at_once() -> None:
+    handler = BatchBuyer()
+    dead = Processor(handler, MemoryLedger()).process([("1", BAR), ("2", b"{bad"), ("3", BAR)])
+    assert [i for i, _ in dead] == ["2"] and handler.batches == [["1", "3"]]
+
+
+def test_a_batch_error_falls_back_to_one_event_at_a_time() -> None:
+    handler, ledger = BatchBuyer(), MemoryLedger()
+    bad = BAR.replace(b'"symbol":"A"', b'"symbol":"X"')
+    dead = Processor(handler, ledger).process([("1", BAR), ("2", bad), ("3", BAR)])
+    assert [(i, d.reason) for i, d in dead] == [("2", "handler error: ValueError: bad bar")]
+    assert handler.batches == [["1", "2", "3"], ["1"], ["2"], ["3"]]
+    assert ledger.entries["3"].decisions == (Decision("A", "buy", "test"),)
+
+
+def test_consume_stream_batches_what_the_pipe_holds_with_line_numbers() -> None:
+    handler, letters = BatchBuyer(), []
+    data = b"\n".join([BAR, b"", b"nope", BAR, BAR, BAR + b"\r"])  # no final newline
+    stats = consume_stream(
+        io.BytesIO(data),
+        Processor(handler, MemoryLedger()),
+        dead_sink=lambda i, d: letters.append(i),
+        batch_size=2,
+    )
+    assert (stats.processed, stats.dead_lettered, stats.decisions) == (4, 1, 4)
+    assert letters == ["line:3"]
+    assert handler.batches == [["line:1"], ["line:4", "line:5"], ["line:6"]]
 
 
 class FakeClock:

@@ -1,0 +1,202 @@
+"""The stream brain's order desk: entry guards, sizing, costs, paper orders and the book.
+
+:class:`Desk` is pass 3's stateful half of :class:`~harvester.live.brain.Brain`: it checks
+the daily profit cap, the per-symbol cooldown, the open-position limit and the learning
+hooks before a buy, sizes it with ``risk_management``, prices it with the backtest's cost
+model (``execution``), places the paper order and keeps the brain's own cash and positions.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from harvester.config.models import HarvesterConfig
+from harvester.core.errors import BrokerRejection
+from harvester.domain.orders import OrderRequest, client_order_id
+from harvester.live.brain_state import Book, CostModel, Position, Sizer
+from harvester.live.learning.hooks import LearningHooks, NoLearning, Outcome, Snapshot
+from harvester.live.ledger import Decision
+from harvester.live.paper import PaperFill
+from harvester.risk.exits import initial_levels
+
+__all__ = ["SETUP", "Desk", "PaperOrders", "event_day", "order_id"]
+
+logger = logging.getLogger("harvester.live.brain")
+
+SETUP = "consensus_long"
+"""The setup name of the brain's entries (conviction and filter rules are kept per setup)."""
+
+
+class PaperOrders(Protocol):
+    """The part of :class:`~harvester.live.paper.PaperBroker` the desk uses."""
+
+    def session(self, day: date, fills: Mapping[str, PaperFill]) -> None:
+        """Start ``day`` with the fills the next orders get, by client order id."""
+
+    def submit(self, request: OrderRequest) -> Any:
+        """Book ``request`` (idempotent on its client order id)."""
+
+
+def event_day(now: float) -> date:
+    """The UTC date of event time ``now`` (Unix seconds)."""
+    return datetime.fromtimestamp(now, UTC).date()
+
+
+def order_id(event_id: str, symbol: str, now: float, intent: str) -> str:
+    """The client order id of ``intent`` (``entry``, ``exit-stop``, ...) decided on an event:
+    the same event always gives the same id, so a redelivery never submits twice."""
+    return client_order_id(f"s{event_id}", symbol, event_day(now), intent)
+
+
+class Desk:
+    """Entries, exits and the book of the stream brain (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: HarvesterConfig,
+        *,
+        broker: PaperOrders | None = None,
+        hooks: LearningHooks | None = None,
+    ) -> None:
+        risk, guards, execution = config.risk_management, config.risk_params, config.execution
+        self.costs = CostModel.from_config(execution)
+        self.sizer = Sizer.from_config(
+            risk, guards.max_position_size, fractional=execution.fractional_shares
+        )
+        self.max_positions = risk.max_open_positions
+        self.profit_cap = guards.daily_profit_cap_pct / 100.0
+        self.cooldown = config.brain.cooldown_seconds
+        self.broker, self.hooks = broker, hooks or NoLearning()
+        self.book = Book(config.initial_capital)
+        self.counts: Counter[str] = Counter()
+        self.last_price: dict[str, float] = {}
+        self.last_order: dict[str, float] = {}
+
+    def skip(self, symbol: str, reason: str) -> Decision:
+        """A buy not taken, and why."""
+        self.counts["skip"] += 1
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("skip buy %s: %s", symbol, reason)
+        return Decision(symbol, "skip", reason)
+
+    def buy_block(self, symbol: str, now: float) -> str | None:
+        """Why a buy of ``symbol`` may not happen now (daily cap, cooldown, slots), or None."""
+        book = self.book
+        if self.profit_cap > 0.0:
+            pnl = book.equity(self.last_price) - book.day_start_equity
+            if pnl >= self.profit_cap * book.day_start_equity:
+                return "daily_cap"
+        if now < self.last_order.get(symbol, -math.inf) + self.cooldown:
+            return "cooldown"
+        if len(book.positions) >= self.max_positions:
+            return "max_positions"
+        return None
+
+    def buy(
+        self,
+        symbol: str,
+        price: float,
+        now: float,
+        event_id: str,
+        context: dict[str, float],
+        size: float,
+        votes: str,
+    ) -> Decision:
+        """Try a long entry at ``price`` (``size``: the market filter's factor)."""
+        blocked = self.buy_block(symbol, now)
+        if blocked is not None:
+            return self.skip(symbol, blocked)
+        snapshot = Snapshot(symbol, int(now * 1e9), "entry", SETUP, price, context)
+        reason = self._hook("block_reason", snapshot)
+        if reason is not None:
+            return self.skip(symbol, f"learning: {reason}")
+        conviction = self._hook("size_multiplier", SETUP)
+        multiplier = size * (1.0 if conviction is None else float(conviction))
+        atr = context["atr"]
+        qty = self.sizer.quantity(self.book.equity(self.last_price), price, multiplier, atr)
+        if not qty > 0.0:
+            return self.skip(symbol, "size")
+        slip = self.costs.slippage(price, qty, atr, context["adv"])
+        fill = price + slip
+        fee = self.costs.fee(fill, qty)
+        if qty * fill + fee > self.book.cash:
+            return self.skip(symbol, "cash")
+        cid = order_id(event_id, symbol, now, "entry")
+        rejected = self._submit(cid, symbol, "buy", PaperFill(qty, fill, fee, slip), now)
+        if rejected is not None:
+            return self.skip(symbol, rejected)
+        stop, target = initial_levels(1, fill, atr, self.sizer.stop_atr, self.sizer.target_atr)
+        self.book.cash -= qty * fill + fee
+        self.book.positions[symbol] = Position(
+            symbol, qty, fill, fee, stop, target, now, SETUP, context
+        )
+        self.last_order[symbol] = now
+        entry = Snapshot(symbol, snapshot.time_ns, "entry", SETUP, fill, context)
+        self._hook("on_entry", entry, stop=stop, target=target)
+        self.counts["buy"] += 1
+        logger.info("buy %s %g @ %.4f (consensus %s) %s", symbol, qty, fill, votes, cid)
+        return Decision(symbol, "buy", f"consensus {votes}", cid)
+
+    def close(
+        self,
+        position: Position,
+        reference: float,
+        reason: str,
+        now: float,
+        event_id: str,
+        *,
+        atr: float = math.nan,
+        adv: float = math.nan,
+    ) -> Decision:
+        """Sell the whole position: at ``reference`` less slippage, or at the target level
+        (a limit: no slippage) when ``reason`` is ``target``."""
+        symbol, qty = position.symbol, position.qty
+        slip = 0.0 if reason == "target" else self.costs.slippage(reference, qty, atr, adv)
+        fill = reference - slip
+        fee = self.costs.fee(fill, qty)
+        cid = order_id(event_id, symbol, now, f"exit-{reason}")
+        rejected = self._submit(cid, symbol, "sell", PaperFill(qty, fill, fee, slip), now)
+        if rejected is not None:
+            return self.skip(symbol, rejected)
+        del self.book.positions[symbol]
+        self.book.cash += qty * fill - fee
+        self.last_order[symbol] = now
+        pnl = (fill - position.entry_price) * qty - position.entry_fee - fee
+        held = now - position.entered_at
+        outcome = Outcome(100.0 * pnl / (position.entry_price * qty), reason, held)
+        exit_ = Snapshot(
+            symbol, int(now * 1e9), "exit", position.setup, fill, position.context, outcome
+        )
+        self._hook("on_exit", exit_)
+        self.counts["sell"] += 1
+        logger.info(
+            "sell %s %g @ %.4f (%s, %.3f%%) %s", symbol, qty, fill, reason, outcome.pnl_pct, cid
+        )
+        return Decision(symbol, "sell", reason, cid)
+
+    def _hook(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call a learning hook; a failing hook is logged and never stops trading (an
+        order may already be booked), and counts as "no opinion" (None)."""
+        try:
+            return getattr(self.hooks, name)(*args, **kwargs)
+        except Exception:
+            logger.exception("learning hook %s failed", name)
+            return None
+
+    def _submit(self, cid: str, symbol: str, side: str, fill: PaperFill, now: float) -> str | None:
+        """Place the paper order (when a broker is set); the rejection reason, or None."""
+        if self.broker is None:
+            return None
+        try:
+            self.broker.session(event_day(now), {cid: fill})
+            request = OrderRequest(cid, symbol, "buy" if side == "buy" else "sell", fill.qty)
+            self.broker.submit(request)
+        except BrokerRejection as error:
+            logger.warning("paper order %s rejected: %s", cid, error)
+            return f"broker: {error}"[:200]
+        return None

@@ -17,6 +17,7 @@ from harvester.cli import (
     broker_cmd,
     config_cmd,
     consume_cmd,
+    dashboard_cmd,
     data_cmd,
     db_cmd,
     explain_cmd,
@@ -27,6 +28,8 @@ from harvester.cli import (
     run_cmd,
     scan_cmd,
     screen_cmd,
+    serve_cmd,
+    setup_cmd,
     status_cmd,
     strategies_cmd,
     train_cmd,
@@ -59,7 +62,10 @@ journal_cmd.register(app)
 status_cmd.register(app)
 consume_cmd.register(app)
 learn_cmd.register(app)
+dashboard_cmd.register(app)
+setup_cmd.register(app)
 analyze_cmd.register(app)
+serve_cmd.register(app)
 
 
 @app.callback()

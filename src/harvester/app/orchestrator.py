@@ -21,7 +21,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
+from harvester.app.alerts import notifier_for, retrain_alert, send_scan
 from harvester.app.context import AppContext
 from harvester.app.data import load_data
 from harvester.app.learn import Attribution, attribute
@@ -41,6 +44,7 @@ from harvester.core.errors import ConfigError
 from harvester.data.calendars import sessions
 from harvester.data.panel import Panel
 from harvester.live.scheduler import Job, Scheduler, parse_time
+from harvester.notify import Notifier
 from harvester.research.executors import Executor, SerialExecutor
 from harvester.store import Store
 from harvester.store.repository import latest_models, record_model
@@ -94,11 +98,30 @@ def run_scan(
     *,
     as_of: str | date | None = None,
     store: Store | None = None,
+    notifier: Notifier | None = None,
 ) -> ScanReport:
-    """The daily scan with ``orchestrator.scan_strategy`` (see :mod:`harvester.app.scan`)."""
+    """The daily scan with ``orchestrator.scan_strategy`` (see :mod:`harvester.app.scan`);
+    its new signals and closed positions go to ``notifier`` (default: the environment's)."""
     strategy = ctx.config.orchestrator.scan_strategy
     day = None if as_of is None else _today(ctx, as_of).isoformat()
-    return scan_session(ctx.for_strategy(strategy), spec, strategy=strategy, as_of=day, store=store)
+    report = scan_session(ctx.for_strategy(strategy), spec, strategy=strategy, as_of=day,
+                          store=store)  # fmt: skip
+    with _alerting(ctx, notifier) as alerts:
+        send_scan(alerts, report)
+    return report
+
+
+@contextmanager
+def _alerting(ctx: AppContext, notifier: Notifier | None) -> Iterator[Notifier]:
+    """``notifier``, or the environment's for the block (closed after it)."""
+    if notifier is not None:
+        yield notifier
+        return
+    owned = notifier_for(ctx)
+    try:
+        yield owned
+    finally:
+        owned.close()
 
 
 # ---- retrain ----------------------------------------------------------------------------
@@ -161,9 +184,31 @@ def run_retrain(
     progress: ProgressFn | None = None,
     tickers: tuple[str, ...] = (),
     force: bool = False,
+    notifier: Notifier | None = None,
 ) -> RetrainReport:
     """Retrain one Rally model per symbol; skip symbols with a model younger than
-    ``orchestrator.skip_fresh_days`` (unless ``force``)."""
+    ``orchestrator.skip_fresh_days`` (unless ``force``); the counts and the wall time go to
+    ``notifier`` (default: the environment's)."""
+    started = time.monotonic()
+    report = _retrain(ctx, spec, store=store, executor=executor, progress=progress,
+                      tickers=tickers, force=force)  # fmt: skip
+    alert = retrain_alert(len(report.trained), len(report.fresh), len(report.skipped),
+                          time.monotonic() - started)  # fmt: skip
+    with _alerting(ctx, notifier) as alerts:
+        alerts.retrain(alert)
+    return report
+
+
+def _retrain(
+    ctx: AppContext,
+    spec: str,
+    *,
+    store: Store,
+    executor: Executor | None,
+    progress: ProgressFn | None,
+    tickers: tuple[str, ...],
+    force: bool,
+) -> RetrainReport:
     config = ctx.config
     now = ctx.now()
     panel = load_data(ctx, spec).panel
@@ -341,6 +386,17 @@ RETRAIN_JOB = "retrain"
 ATTRIBUTION_JOB = "attribution"
 
 
+@contextmanager
+def _alert_failure(ctx: AppContext, job: str, day: date) -> Iterator[None]:
+    """Send an error alert when the block raises (the scheduler then logs and records it)."""
+    try:
+        yield
+    except Exception as error:
+        with _alerting(ctx, None) as alerts:
+            alerts.error(f"{job} job for {day} failed", f"{type(error).__name__}: {error}")
+        raise
+
+
 def make_scheduler(
     ctx: AppContext,
     spec: str,
@@ -358,12 +414,14 @@ def make_scheduler(
     calendar = ctx.config.data.calendar
 
     def daily(day: date) -> None:
-        outcome = run_auto(ctx, spec, day, store=store, executor=executor)
+        with _alert_failure(ctx, DAILY_JOB, day):
+            outcome = run_auto(ctx, spec, day, store=store, executor=executor)
         if on_done is not None:
             on_done(DAILY_JOB, outcome)
 
     def retrain(day: date) -> None:
-        report = run_retrain(ctx, spec, store=store, executor=executor)
+        with _alert_failure(ctx, RETRAIN_JOB, day):
+            report = run_retrain(ctx, spec, store=store, executor=executor)
         if on_done is not None:
             on_done(RETRAIN_JOB, report)
 

@@ -66,6 +66,7 @@ from harvester.live.paper import PaperBroker
 from harvester.store import Store
 from harvester.store.database import ENCRYPTION_KEY_ENV, open_store
 from harvester.store.repository import (
+    Trade,
     finish_run,
     record_run,
     record_scan_results,
@@ -126,6 +127,7 @@ class ScanReport:
     orders: int
     rejected: tuple[tuple[str, str], ...] = field(default=())
     stale: tuple[tuple[str, str], ...] = field(default=())  # scanned on stale cached bars
+    closed: tuple[Trade, ...] = field(default=())  # positions the session closed
 
 
 def vix_regime(level: float) -> str:
@@ -463,7 +465,7 @@ def run_scan(
                 if with_positions else None
             ),
             skipped=tuple(skipped), orders=len(outcome.orders), rejected=outcome.rejected,
-            stale=tuple(stale),
+            stale=tuple(stale), closed=outcome.plan.closed,
         )  # fmt: skip
         _store_scan(db, report)
     finally:

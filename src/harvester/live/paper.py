@@ -28,13 +28,15 @@ from harvester.core.errors import BrokerRejection
 from harvester.domain.orders import BrokerOrder, OrderRequest, OrderStatus, advance
 from harvester.live.brokers.base import Account, BrokerPosition, MarketClock
 from harvester.store import Store
+from harvester.store.errors import StoreConflictError
 from harvester.store.repository import (
+    Fill,
     Order,
     account_fills,
     fills_of_order,
     order_by_client_id,
     record_fill,
-    record_order,
+    record_filled_order,
     update_order,
 )
 
@@ -108,23 +110,41 @@ class PaperBroker:
     def submit(self, request: OrderRequest) -> BrokerOrder:
         """Book ``request`` with its planned fill, or return the order already stored."""
         cid = request.client_order_id
+        planned = self._planned.get(cid)
+        if planned is not None and self._fits(request, planned):
+            booked = self._book_new(request, planned)  # the usual case: one transaction
+            if booked is not None:
+                return booked
         stored = order_by_client_id(self.store, cid)
         if stored is not None and stored.account != self.account_name:
             raise BrokerRejection(f"order {cid} belongs to account {stored.account!r}")
-        planned = self._planned.get(cid)
         if stored is None:
-            planned = self._check(request, planned)
-            stored = record_order(
-                self.store, client_order_id=cid, symbol=request.symbol, side=request.side,
-                qty=request.qty, order_type=request.type, limit_price=request.limit_price,
-                stop_price=request.stop_price, run_id=self.run_id, account=self.account_name,
-                submitted_at=self._when(),
-            )  # fmt: skip
+            self._check(request, planned)  # raises: nothing planned, or another quantity
+        assert stored is not None
         if OrderStatus(stored.status) in (OrderStatus.NEW, OrderStatus.ACCEPTED) and planned:
-            self._book(stored, planned)
+            self._book(stored, planned)  # an order a crash of an older version left open
         found = self.order(cid)
         assert found is not None
         return found
+
+    def _book_new(self, request: OrderRequest, planned: PaperFill) -> BrokerOrder | None:
+        """Store the order and its fill in one transaction; None if the id was taken."""
+        when = self._when()
+        order = Order(
+            id=0, client_order_id=request.client_order_id, run_id=self.run_id,
+            account=self.account_name, symbol=request.symbol, side=request.side,
+            qty=request.qty, order_type=request.type, limit_price=request.limit_price,
+            stop_price=request.stop_price, status=OrderStatus.FILLED.value, submitted_at=when,
+            updated_at=when, broker_order_id=None,
+        )  # fmt: skip
+        try:
+            stored, fill = record_filled_order(
+                self.store, order, fee=planned.fee, price=planned.price, broker_name=self.name,
+                broker_fill_id=paper_fill_id(self.name, request.client_order_id),
+            )  # fmt: skip
+        except StoreConflictError:
+            return None
+        return self._broker_order(stored, [fill])
 
     def cancel(self, client_order_id: str) -> BrokerOrder:
         stored = self._stored(client_order_id)
@@ -140,7 +160,9 @@ class PaperBroker:
         stored = order_by_client_id(self.store, client_order_id)
         if stored is None or stored.account != self.account_name:
             return None
-        fills = fills_of_order(self.store, stored.id)
+        return self._broker_order(stored, fills_of_order(self.store, stored.id))
+
+    def _broker_order(self, stored: Order, fills: list[Fill]) -> BrokerOrder:
         filled = sum(f.qty for f in fills)
         average = sum(f.qty * f.price for f in fills) / filled if filled > 0 else None
         return BrokerOrder(
@@ -203,7 +225,11 @@ class PaperBroker:
     def _when(self) -> datetime:
         return session_time(self._day) if self._day is not None else datetime.now(UTC)
 
-    def _check(self, request: OrderRequest, planned: PaperFill | None) -> PaperFill:
+    @staticmethod
+    def _fits(request: OrderRequest, planned: PaperFill) -> bool:
+        return abs(planned.qty - request.qty) <= _QTY_TOLERANCE * max(1.0, request.qty)
+
+    def _check(self, request: OrderRequest, planned: PaperFill | None) -> None:
         cid = request.client_order_id
         if planned is None:
             day = self._day.isoformat() if self._day else "no session"
@@ -211,11 +237,10 @@ class PaperBroker:
                 f"paper broker: no engine fill planned for order {cid} ({day}); "
                 "it fills only the orders the daily step plans"
             )
-        if abs(planned.qty - request.qty) > _QTY_TOLERANCE * max(1.0, request.qty):
+        if not self._fits(request, planned):
             raise BrokerRejection(
                 f"paper broker: order {cid} asks {request.qty:g}, the engine filled {planned.qty:g}"
             )
-        return planned
 
     def _book(self, stored: Order, planned: PaperFill) -> None:
         record_fill(

@@ -56,6 +56,7 @@ __all__ = [
     "open_positions",
     "order_by_client_id",
     "record_fill",
+    "record_filled_order",
     "record_model",
     "record_order",
     "record_run",
@@ -421,6 +422,38 @@ def record_fill(
         session.add(row)
         session.flush()
         return Fill(**_values(row, Fill))
+
+
+def record_filled_order(
+    store: Store,
+    order: Order,
+    *,
+    fee: float,
+    price: float,
+    broker_name: str,
+    broker_fill_id: str,
+) -> tuple[Order, Fill]:
+    """Store a new order filled whole at once (a paper fill): the order, its broker id
+    ``<broker_name>-<id>`` and its fill in one transaction, so no crash leaves it half done.
+
+    ``order`` gives the order's fields (its ``id`` and ``broker_order_id`` are ignored; its
+    ``status`` should be ``filled``). Raises :class:`StoreConflictError` when the client order
+    id is already stored.
+    """
+    values = _values(order, Order)
+    values.pop("id")
+    with store.session() as session:
+        row = OrderRow(**values)
+        session.add(row)
+        session.flush()
+        row.broker_order_id = f"{broker_name}-{row.id}"
+        fill = FillRow(
+            order_id=row.id, qty=float(order.qty), price=float(price), fee=float(fee),
+            filled_at=order.updated_at, broker_fill_id=broker_fill_id,
+        )  # fmt: skip
+        session.add(fill)
+        session.flush()
+        return _order(row), Fill(**_values(fill, Fill))
 
 
 def fills_of_order(store: Store, order_id: int) -> list[Fill]:

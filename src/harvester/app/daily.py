@@ -40,6 +40,7 @@ from harvester.live.daily import DailyOutcome, DailyPlan, EngineFill, execute_pl
 from harvester.live.paper import PaperBroker, session_time
 from harvester.store import Store
 from harvester.store.repository import EquitySnapshot, Position, Trade, finish_run, record_run
+from harvester.strategies.base import Strategy
 from harvester.strategies.registry import STRATEGIES
 from harvester.strategies.signals import Signals
 
@@ -94,17 +95,18 @@ def atr_levels(
 
 def replay(
     history: Panel,
-    strategy: str,
+    strategy: str | Strategy,
     config: HarvesterConfig,
     *,
     live_start: date | str,
     as_of: date | str | None = None,
 ) -> Replay:
-    """Run strategy ``strategy`` through the engine from ``live_start`` to the session on or
-    before ``as_of`` (default: the history's last), with warm-up from the history before."""
-    if strategy not in STRATEGIES:
+    """Run strategy ``strategy`` (a name, or a strategy object such as the rally strategy
+    with saved models) through the engine from ``live_start`` to the session on or before
+    ``as_of`` (default: the history's last), with warm-up from the history before."""
+    if isinstance(strategy, str) and strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
-    chosen = STRATEGIES[strategy]
+    chosen = STRATEGIES[strategy] if isinstance(strategy, str) else strategy
     config = chosen.configure(config)
     session = session_on_or_before(history, as_of)
     cut = history.slice(None, session)
@@ -129,7 +131,7 @@ def replay(
         run_backtest(panel, signals, config, regimes=regimes, market=market.rows(rows))
     )
     details = {k: np.asarray(v)[rows] for k, v in output.details.items()}
-    return Replay(strategy, config, panel, signals, details, market.atr[rows], result)
+    return Replay(chosen.name, config, panel, signals, details, market.atr[rows], result)
 
 
 def _engine_fills(result: BacktestResult, day: pd.Timestamp) -> list[EngineFill]:

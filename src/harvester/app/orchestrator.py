@@ -50,6 +50,7 @@ from harvester.store import Store
 from harvester.store.repository import latest_models, record_model
 from harvester.strategies._rally_model import save_model
 from harvester.strategies.rally import fit_walk_forward
+from harvester.strategies.rally_saved import history_metadata, own_history
 
 __all__ = [
     "ATTRIBUTION_JOB",
@@ -149,8 +150,8 @@ def _train_one(task: _Task) -> _Trained:
         return _Trained(task.symbol, "", 0, {})
     briers = [m.brier for m in fit.report.folds if np.isfinite(m.brier)]
     metrics = {"folds": len(fit.folds), "brier": float(np.mean(briers)) if briers else None}
-    save_model(task.path, fit.folds, {"symbol": task.symbol, "strategy": RALLY},
-               report=fit.report)  # fmt: skip
+    meta = {"symbol": task.symbol, "strategy": RALLY, **history_metadata(task.panel)}
+    save_model(task.path, fit.folds, meta, report=fit.report)
     return _Trained(task.symbol, task.path, len(fit.folds), metrics)
 
 
@@ -219,7 +220,7 @@ def _retrain(
     folder = ctx.home.models / RALLY
     folder.mkdir(parents=True, exist_ok=True)
     tasks = [
-        _Task(s, _one(panel, s), config, str(folder / f"{s}.joblib"))
+        _Task(s, own_history(panel, s), config, str(folder / f"{s}.joblib"))
         for s in symbols
         if s not in fresh
     ]
@@ -234,15 +235,6 @@ def _retrain(
         trained.append(result.symbol)
     name = executor.name if executor is not None else "serial"
     return RetrainReport(tuple(trained), fresh, tuple(skipped), folder, name)
-
-
-def _one(panel: Panel, symbol: str) -> Panel:
-    single = panel.select([symbol])
-    close = single.array("close")[:, 0]
-    rows = np.flatnonzero(np.isfinite(close))
-    if len(rows) == 0:
-        return single
-    return single.slice(single.index[rows[0]], single.index[rows[-1]])
 
 
 # ---- auto -------------------------------------------------------------------------------

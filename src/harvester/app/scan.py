@@ -31,6 +31,10 @@ Bad input costs the symbol, never the scan. Each symbol below is skipped with it
 - a strategy with trained models (``rally``: ``<models>/<SYMBOL>.joblib``, written by
   ``harvester run retrain``; ``models`` defaults to ``<home>/models/rally`` and is checked
   once it holds any model): ``no trained model for <SYMBOL>; run harvester run retrain``;
+  the scan then predicts P(rally) with those models
+  (:func:`harvester.strategies.rally_saved.with_saved_models`) instead of refitting, and a
+  model it cannot use (saved without its history's dates, or trained to a date the data
+  lacks) skips its symbol with ``saved model unusable: <reason>``;
 - no bar on the session, or under :data:`MIN_HISTORY` sessions of history;
 - a :class:`~harvester.core.errors.DataError` or
   :class:`~harvester.core.errors.StrategyError` raised by the strategy or the engine. The
@@ -73,7 +77,9 @@ from harvester.store.repository import (
     record_scan_skipped,
     record_signals,
 )
+from harvester.strategies.base import Strategy
 from harvester.strategies.rally import named_config as rally_named_config
+from harvester.strategies.rally_saved import SavedModel, load_saved, with_saved_models
 from harvester.strategies.registry import STRATEGIES
 
 __all__ = [
@@ -241,6 +247,26 @@ def _with_models(panel: Panel, folder: Path | None) -> tuple[Panel, list[tuple[s
     return (panel.select([s for s in panel.symbols if s in saved]) if missing else panel), skipped
 
 
+def _saved_strategy(
+    strategy: str, panel: Panel, folder: Path | None
+) -> tuple[str | Strategy, Panel, list[tuple[str, str]]]:
+    """``rally`` with its saved models (loaded once per scan) when ``folder`` holds them; a
+    symbol whose model cannot be used is skipped with the reason."""
+    if strategy != "rally" or folder is None:
+        return strategy, panel, []
+    models: dict[str, SavedModel] = {}
+    skipped: list[tuple[str, str]] = []
+    for symbol in panel.symbols:
+        try:
+            models[symbol] = load_saved(folder / f"{symbol}.joblib")
+        except Exception as error:  # a corrupt file may raise anything unpickling does
+            skipped.append((symbol, f"saved model unusable: {type(error).__name__}: {error}"))
+    if not models:
+        raise DataError(f"no usable trained model in {folder}{_why(skipped)}")
+    kept = panel.select(list(models)) if skipped else panel
+    return with_saved_models(models), kept, skipped
+
+
 def _failing(
     panel: Panel, symbols: list[str], attempt: Callable[[Panel], Replay]
 ) -> list[tuple[str, str]]:
@@ -260,7 +286,7 @@ def _failing(
 
 
 def _replay_isolated(
-    cut: Panel, strategy: str, config: HarvesterConfig, *, start: pd.Timestamp,
+    cut: Panel, strategy: str | Strategy, config: HarvesterConfig, *, start: pd.Timestamp,
     session: pd.Timestamp,
 ) -> tuple[Replay, list[tuple[str, str]]]:  # fmt: skip
     """Replay the whole panel; when a symbol's data or the strategy fails, replay it again
@@ -443,10 +469,11 @@ def run_scan(
     session = session_on_or_before(panel, as_of)
     panel, stale_skipped, stale = _stale(panel, session, stale_reasons)
     panel, unmodelled = _with_models(panel, folder)
+    chosen, panel, unloadable = _saved_strategy(strategy, panel, folder)
     cut, unusable = _usable(panel, session)
-    skipped += stale_skipped + unmodelled + unusable
+    skipped += stale_skipped + unmodelled + unloadable + unusable
     start = _live_start(cut, session, live_start)
-    rep, failing = _replay_isolated(cut, strategy, config, start=start, session=session)
+    rep, failing = _replay_isolated(cut, chosen, config, start=start, session=session)
     skipped += failing
     if failing:
         cut = cut.select(list(rep.panel.symbols))

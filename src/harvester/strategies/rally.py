@@ -56,6 +56,7 @@ __all__ = [
     "apply_named_config",
     "fit_walk_forward",
     "generate",
+    "output_from_fit",
     "predict_panel",
     "resolve",
     "validate_calibration",
@@ -146,7 +147,7 @@ def apply_named_config(config: HarvesterConfig) -> HarvesterConfig:
     return config.model_copy(update={"risk_management": risk, "risk_params": guards})
 
 
-def _base_features(panel: Panel) -> tuple[tuple[str, ...], dict[str, FloatArray]]:
+def base_features(panel: Panel) -> tuple[tuple[str, ...], dict[str, FloatArray]]:
     """The ``rally`` feature set, minus features whose aux series the panel lacks."""
     names = tuple(
         name
@@ -157,7 +158,7 @@ def _base_features(panel: Panel) -> tuple[tuple[str, ...], dict[str, FloatArray]
     return names, FEATURES.compute_many(panel, names)
 
 
-def _hmm_observations(close: FloatArray) -> FloatArray:
+def hmm_observations(close: FloatArray) -> FloatArray:
     """(symbols, time, 1) daily log returns in percent; NaN where missing."""
     with np.errstate(invalid="ignore", divide="ignore"):
         log_close = np.log(close)
@@ -219,10 +220,10 @@ def fit_walk_forward(
         np.asarray(panel.array(f), dtype=np.float64) for f in ("high", "low", "close")
     )
     shape = close.shape
-    names, base = _base_features(panel)
+    names, base = base_features(panel)
     base_stack = np.stack([base[n] for n in names], axis=2) if names else np.empty((*shape, 0))
     atr = simple_atr(high, low, close, period=params.atr_period)
-    observations = _hmm_observations(close)
+    observations = hmm_observations(close)
     k = params.hmm_states
     features = (*names, *(f"hmm_p{j}" for j in range(k)))
     out = {name: np.full(shape, np.nan) for name in ("p", "raw", "r_up", "d_dn", "fold")}
@@ -273,8 +274,8 @@ def predict_panel(panel: Panel, folds: tuple[FoldModel, ...]) -> FloatArray:
     The panel must hold the symbols the models were fitted on, in the same order.
     """
     close = np.asarray(panel.array("close"), dtype=np.float64)
-    _, base = _base_features(panel)
-    observations = _hmm_observations(close)
+    _, base = base_features(panel)
+    observations = hmm_observations(close)
     probability = np.full(close.shape, np.nan)
     for model in folds:
         s, e = model.fold.test_start, min(model.fold.test_end, close.shape[0])
@@ -294,9 +295,13 @@ def predict_panel(panel: Panel, folds: tuple[FoldModel, ...]) -> FloatArray:
 
 def generate(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
     """Rally signals: entries, exhaustion exits, vol-targeted sizes, with their inputs."""
+    return output_from_fit(panel, config, fit_walk_forward(panel, config))
+
+
+def output_from_fit(panel: Panel, config: HarvesterConfig, fit: RallyFit) -> StrategyOutput:
+    """The signals and explaining arrays of a walk-forward fit's (or saved models') P(rally)."""
     rally = resolve(config)
     params = rally.params
-    fit = fit_walk_forward(panel, config)
     close = np.asarray(panel.array("close"), dtype=np.float64)
     comp = FEATURES.compute(panel, "comp_score")
     p_rv = FEATURES.compute(panel, "p_rv")

@@ -19,6 +19,7 @@ from harvester.app.orchestrator import auto_plan, run_auto, run_health, run_retr
 from harvester.config.loader import ConfigRequest
 from harvester.live.learning.experience import BUFFER_NAME, ExperienceBuffer
 from harvester.live.learning.hooks import Outcome, Snapshot
+from harvester.notify import NullNotifier
 from harvester.research.executors import open_executor
 from harvester.store import Store
 from harvester.store.repository import latest_models, record_model
@@ -154,3 +155,21 @@ def test_the_scheduler_proposes_filter_rules_after_the_close_on_sessions(
     assert proposed[0]["success_rate"] == pytest.approx(8 / 40)
     assert seen[0][0] == "attribution" and getattr(seen[0][1], "trades", None) == 100
     assert scheduler.done(job, date(2024, 7, 5))
+
+
+def test_a_rally_scan_predicts_with_the_retrained_models_and_never_refits(
+    isolated_home: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harvester.strategies import rally
+
+    ctx = _ctx(isolated_home, "orchestrator.scan_strategy=rally")
+    trained = run_retrain(ctx, DATA, store=store, notifier=NullNotifier())
+    assert len(trained.trained) == 2
+
+    def refit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the scan refitted instead of loading the saved models")
+
+    monkeypatch.setattr(rally, "fit_walk_forward", refit)
+    report = orchestrator.run_scan(ctx, DATA, store=store, notifier=NullNotifier())
+    assert report.strategy == "rally" and report.skipped == ()
+    assert set(report.ranking["symbol"]) == set(trained.trained)

@@ -129,6 +129,9 @@ def _cheap_rally(monkeypatch: pytest.MonkeyPatch) -> None:
     registry = StrategyRegistry.from_strategies(strategies)
     monkeypatch.setattr(daily, "STRATEGIES", registry)
     monkeypatch.setattr(scan, "STRATEGIES", registry)
+    # The model files here are empty: what these tests check is which symbols have one.
+    monkeypatch.setattr(scan, "load_saved", lambda path: path)
+    monkeypatch.setattr(scan, "with_saved_models", lambda models: registry["rally"])
 
 
 def _models(folder: Path, *symbols: str) -> Path:

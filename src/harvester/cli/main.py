@@ -14,6 +14,7 @@ from harvester import __version__
 from harvester.cli import (
     analyze_cmd,
     backtest_cmd,
+    bot_cmd,
     broker_cmd,
     config_cmd,
     consume_cmd,
@@ -66,6 +67,7 @@ dashboard_cmd.register(app)
 setup_cmd.register(app)
 analyze_cmd.register(app)
 serve_cmd.register(app)
+bot_cmd.register(app)
 
 
 @app.callback()

@@ -45,6 +45,8 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "NAMING_CONVENTION",
     "Base",
+    "BotTradeRow",
+    "BotUserRow",
     "EquitySnapshotRow",
     "FillRow",
     "ModelArtifactRow",
@@ -271,3 +273,38 @@ class ScanResultRow(Base):
     rank: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     fields: Mapped[dict[str, Any]]
+
+
+class BotUserRow(Base):
+    """A chat user of ``harvester bot`` (keyed by the Discord user id) and their capital."""
+
+    __tablename__ = "bot_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), unique=True)
+    capital: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class BotTradeRow(Base):
+    """One lot a chat user bought: open while ``exit_price`` is NULL.
+
+    A partial exit splits the lot: the open row keeps the rest and a closed row with the
+    exited quantity (same entry) is added, so every row is one quantity at one entry and at
+    most one exit.
+    """
+
+    __tablename__ = "bot_trades"
+    __table_args__ = (Index(None, "user_id", "symbol", "exit_price"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(32))
+    qty: Mapped[float] = mapped_column(Float)
+    entry_price: Mapped[float] = mapped_column(Float)
+    entered_at: Mapped[datetime]
+    stop: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    exit_price: Mapped[float | None] = mapped_column(Float)
+    exited_at: Mapped[datetime | None]

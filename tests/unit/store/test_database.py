@@ -27,13 +27,15 @@ TABLES = {
     "equity_snapshots",
     "model_artifacts",
     "scan_results",
+    "bot_users",
+    "bot_trades",
 }
 
 
 def test_migrations_create_every_table_at_head(store: Store) -> None:
     names = set(inspect(store.engine).get_table_names())
     assert names == TABLES | {"alembic_version"}
-    assert current_revision(store.engine) == head_revision() == "0002"
+    assert current_revision(store.engine) == head_revision() == "0003"
 
 
 def test_migrated_schema_matches_the_models(store: Store) -> None:
@@ -179,7 +181,7 @@ def test_revision_0002_keeps_old_trades_and_lets_a_second_same_day_exit_in(
     )
     with engine.begin() as connection:
         connection.execute(text(f"INSERT INTO trades ({columns}) VALUES ({values})"))
-    upgrade(engine)
+    upgrade(engine, "0002")
     assert current_revision(engine) == "0002"
     with engine.begin() as connection:
         connection.execute(text(f"INSERT INTO trades ({columns}, exit_seq) VALUES ({values}, 1)"))

@@ -17,9 +17,10 @@ import warnings
 from pathlib import Path
 
 from _machine import machine_line
-from harvester.app.orchestrator import _one, _Task, _train_one
+from harvester.app.orchestrator import _Task, _train_one
 from harvester.config.models import HarvesterConfig
 from harvester.research.executors import open_executor
+from harvester.strategies.rally_saved import own_history
 from harvester.testing import SyntheticParams, generate_market
 
 
@@ -40,7 +41,7 @@ def main() -> None:
         for spec in ("local", "dask-local"):
             folder = Path(name) / spec
             folder.mkdir()
-            tasks = [_Task(s, _one(market, s), config, str(folder / f"{s}.joblib"))
+            tasks = [_Task(s, own_history(market, s), config, str(folder / f"{s}.joblib"))
                      for s in market.symbols]  # fmt: skip
             with open_executor(spec, workers=args.workers) as pool:
                 started = time.perf_counter()

@@ -87,7 +87,7 @@ def main() -> None:
         t = time.perf_counter()
         panel = cache.load_panel(PROVIDER, cache.symbols(PROVIDER))
         t = stage("load", t)
-        names, _ = rally._base_features(panel)
+        names, _ = rally.base_features(panel)
         t = stage("features", t)
         probability = rally.predict_panel(panel, fit.folds)
         t = stage("predict", t)

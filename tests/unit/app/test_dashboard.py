@@ -53,9 +53,10 @@ def _seed(store: Store) -> None:
                                               unrealised, account="paper"))  # fmt: skip
 
 
-def _text(store: Store, **options: int) -> str:
+def _text(store: Store, *, journal: int = 10, equity_days: int = 30) -> str:
     console = Console(record=True, width=120)
-    console.print(render_dashboard(dashboard_data(store, account="paper", **options)))
+    data = dashboard_data(store, account="paper", journal=journal, equity_days=equity_days)
+    console.print(render_dashboard(data))
     return console.export_text()
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ __all__ = [
     "default_ledger_path",
     "indicator_handler",
     "learning_hooks",
+    "ledger_orders",
     "open_brain",
     "run_consume_redis",
     "run_consume_stdin",
@@ -103,7 +105,7 @@ def open_brain(
 ) -> Iterator[Brain]:
     """The stream brain of ``ctx``'s config (``hooks``: default no learning); with
     ``orders`` (and ``brain.paper_orders``) it places paper orders on the project store
-    (closed when the block ends)."""
+    (closed when the block ends) and resumes the book it left there (restart safety)."""
     config = ctx.config
     if not (orders and config.brain.paper_orders):
         yield Brain(config, hooks=hooks)
@@ -239,8 +241,12 @@ def run_consume_redis(
 ) -> ConsumeStats:
     """Consume ``settings.stream`` as one consumer of ``settings.group`` (see live.consume)."""
     client = redis_client(url)
-    ledger = SqliteLedger(ledger_path or default_ledger_path(settings.stream, settings.group))
+    path = ledger_path or default_ledger_path(settings.stream, settings.group)
+    ledger = SqliteLedger(path)
     try:
+        expect = getattr(handler, "expect_redelivery", None)
+        if callable(expect):  # a restarted brain: which of its orders the ledger holds
+            expect(ledger_orders(path))
         processor = Processor(handler or indicator_handler(OnlineIndicators()), ledger)
         consumer = RedisConsumer(client, settings, processor)
         return consumer.run(
@@ -252,6 +258,24 @@ def run_consume_redis(
     finally:
         ledger.close()
         client.close()
+
+
+def ledger_orders(path: Path) -> set[str]:
+    """The client order ids in the decisions of the ledger at ``path`` (a scan of the rows
+    that hold one; done once when a consumer starts)."""
+    db = sqlite3.connect(path, timeout=30.0)
+    try:
+        rows = db.execute(
+            'SELECT decisions FROM processed WHERE decisions LIKE \'%"client_order_id": "%\''
+        ).fetchall()
+    finally:
+        db.close()
+    return {
+        str(d["client_order_id"])
+        for (decisions,) in rows
+        for d in json.loads(decisions)
+        if d.get("client_order_id")
+    }
 
 
 def replay_lines(source: str, *, events: int | None, seed: int, symbols: int) -> Iterator[bytes]:

@@ -17,7 +17,12 @@ one. Rule inputs mean what they mean in :mod:`harvester.strategies.consensus`: R
 ``(50 − RSI)/50``, MACD score ``tanh(histogram/ATR)``, momentum ``close/close[−lookback] − 1``
 over the symbol's bars, z-score and ``close/VWAP − 1``; chart patterns need a price history
 the stream does not keep and abstain. Sentiment is the mean VADER score of the symbol's news
-(headline + summary) of the last ``brain.sentiment_hours``. See ``docs/consume.md``.
+(headline + summary) of the last ``brain.sentiment_hours``.
+
+With a store-backed :class:`~harvester.live.paper.PaperBroker` the book is durable
+(:mod:`harvester.live.brain_book`): a restarted brain resumes with the positions and cash it
+had, and reports the orders it booked on events that come back unacknowledged instead of
+deciding them anew. See ``docs/consume.md``.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,10 +39,12 @@ import numpy as np
 from harvester.config.models import HarvesterConfig
 from harvester.domain.events import Bar, Event, News, Trade
 from harvester.features.online import OnlineIndicators, OnlineParams
+from harvester.live.brain_book import StoredBook
 from harvester.live.brain_orders import SETUP, Desk, PaperOrders
 from harvester.live.brain_state import ActiveWatch, BenchmarkFilter, NewsMemory, Position
 from harvester.live.learning.hooks import LearningHooks
 from harvester.live.ledger import Decision
+from harvester.live.paper import PaperBroker
 from harvester.strategies.consensus import brain_rules
 from harvester.strategies.rules import SOURCES, BrainDecision, BrainInputs
 
@@ -50,6 +57,8 @@ logger = logging.getLogger(__name__)
 
 NAN = math.nan
 _DAY = 86_400.0
+_BAR_INTENTS = ("entry", "exit-signal")
+_TRADE_INTENTS = ("exit-stop", "exit-target")
 _ROW_FIELDS = (
     "sentiment", "momentum", "rsi_score", "macd_score", "zscore", "vwap_extension",
     "atr", "close", "adv", "ofi", "volume_ratio",
@@ -89,7 +98,8 @@ class Brain:
                 volume_period=max(2, config.execution.adv_bars),
             )
         )  # fmt: skip
-        self.desk = Desk(config, broker=broker, hooks=hooks)
+        stored = StoredBook(broker, SETUP) if isinstance(broker, PaperBroker) else None
+        self.desk = Desk(config, broker=broker, hooks=hooks, stored=stored)
         self._scorer = scorer
         path = settings.active_symbols_file
         self.active = ActiveWatch(
@@ -257,6 +267,7 @@ class Brain:
             day = int(now // _DAY)
             if day != book.day:
                 book.roll(day, last_price)
+                self.desk.expire_replays(day)
             if i in changes:
                 self._prune_actions(changes[i])
             kind = type(event)
@@ -267,6 +278,12 @@ class Brain:
                 bar: Bar = event  # type: ignore[assignment]
                 if self._tracks(bar.symbol):
                     last_price[bar.symbol] = bar.close
+                held = book.positions.get(bar.symbol)
+                if held is not None:
+                    held.bars += 1
+                if bar.symbol in self.desk.replays:
+                    self._replay(bar.symbol, now, event, ids, i, out[i])
+                    continue
                 r = row_of.get(i)
                 if r is not None and decided is not None:
                     self._on_row(bar, now, self._event_id(event, ids, i), rows, decided, r, out[i])
@@ -282,6 +299,30 @@ class Brain:
         for cache in (self.desk.last_price, self.desk.last_order):
             for symbol in [s for s in cache if s not in active and s not in held]:
                 del cache[symbol]
+
+    def _replay(
+        self,
+        symbol: str,
+        now: float,
+        event: Event,
+        ids: Sequence[str] | None,
+        i: int,
+        out: list[Decision],
+    ) -> None:
+        """A bar of a symbol with orders still to be redelivered: report the one booked on
+        this bar, if any, and decide nothing new (the restored book is already past them)."""
+        replayed = self.desk.replay(symbol, now, self._event_id(event, ids, i), _BAR_INTENTS)
+        if replayed is not None:
+            out.append(replayed)
+        else:
+            self.desk.counts["hold"] += 1
+
+    def expect_redelivery(self, recorded: Collection[str]) -> int:
+        """After a restart, before the first event: the client order ids the consumer's
+        ledger holds. Recent orders not among them were booked on events that come back
+        unacknowledged; their symbols replay those orders instead of deciding anew until
+        each is seen (or event time passes their day). Returns how many are expected."""
+        return self.desk.expect_redelivery(recorded)
 
     @staticmethod
     def _event_id(event: Event, ids: Sequence[str] | None, i: int) -> str:
@@ -299,6 +340,11 @@ class Brain:
             desk.hooks.on_price(symbol, int(now * 1e9), price)
         except Exception:  # learning never stops trading
             logger.exception("learning hook on_price failed")
+        if symbol in desk.replays:  # booked before a restart: report it, decide nothing new
+            replayed = desk.replay(symbol, now, event_id, _TRADE_INTENTS)
+            if replayed is not None:
+                out.append(replayed)
+            return
         position = desk.book.positions.get(symbol)
         if position is None:
             return
@@ -313,7 +359,11 @@ class Brain:
         symbol = position.symbol
         state = self.indicators.get(symbol) if symbol in self.indicators else None
         atr, adv = (state.atr, state.volume_mean) if state is not None else (NAN, NAN)
-        return self.desk.close(position, price, reason, now, event_id, atr=atr, adv=adv)
+        decision = self.desk.close(position, price, reason, now, event_id, atr=atr, adv=adv)
+        if not self._tracks(symbol):  # sold after it left the active set: forget it now
+            self.desk.last_price.pop(symbol, None)
+            self.desk.last_order.pop(symbol, None)
+        return decision
 
     def _on_row(
         self,

@@ -3,7 +3,9 @@
 :class:`Desk` is pass 3's stateful half of :class:`~harvester.live.brain.Brain`: it checks
 the daily profit cap, the per-symbol cooldown, the open-position limit and the learning
 hooks before a buy, sizes it with ``risk_management``, prices it with the backtest's cost
-model (``execution``), places the paper order and keeps the brain's own cash and positions.
+model (``execution``), places the paper order and keeps the brain's own cash and positions:
+in memory, and with a store-backed paper broker also in the store
+(:class:`~harvester.live.brain_book.StoredBook`), restored when a consumer restarts.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import BrokerRejection
-from harvester.domain.orders import OrderRequest, client_order_id
+from harvester.domain.orders import BrokerOrder, OrderRequest, client_order_id
+from harvester.live.brain_book import Replay, StoredBook
 from harvester.live.brain_state import Book, CostModel, Position, Sizer
 from harvester.live.learning.hooks import LearningHooks, NoLearning, Outcome, Snapshot
 from harvester.live.ledger import Decision
@@ -62,6 +65,7 @@ class Desk:
         *,
         broker: PaperOrders | None = None,
         hooks: LearningHooks | None = None,
+        stored: StoredBook | None = None,
     ) -> None:
         risk, guards, execution = config.risk_management, config.risk_params, config.execution
         self.costs = CostModel.from_config(execution)
@@ -76,6 +80,61 @@ class Desk:
         self.counts: Counter[str] = Counter()
         self.last_price: dict[str, float] = {}
         self.last_order: dict[str, float] = {}
+        self.stored = stored
+        self.replays: dict[str, dict[str, Replay]] = {}
+        self.replay_until = -1
+        if stored is not None:
+            stored.restore(self.book)
+            for symbol, position in self.book.positions.items():
+                self.last_order[symbol] = position.entered_at
+            if self.book.positions:
+                logger.info(
+                    "restored %d open positions, cash %.2f", len(self.book.positions),
+                    self.book.cash,
+                )  # fmt: skip
+
+    def expect_redelivery(self, recorded: Collection[str]) -> int:
+        """After a restart: the recent orders whose client order ids are not in ``recorded``
+        (the consumer's ledger) were booked on events that will come back; keep them as
+        replays. Return how many."""
+        if self.stored is None:
+            return 0
+        recent, self.replay_until = self.stored.recent()
+        self.replays = {}
+        for symbol, orders in recent.items():
+            pending = {cid: r for cid, r in orders.items() if cid not in recorded}
+            if pending:
+                self.replays[symbol] = pending
+        count = sum(len(r) for r in self.replays.values())
+        if count:
+            logger.info("%d orders booked on events not yet recorded: replayed", count)
+        return count
+
+    def replay(
+        self, symbol: str, now: float, event_id: str, intents: tuple[str, ...]
+    ) -> Decision | None:
+        """The decision booked before a restart on this event (``intents``: the orders it
+        could have placed), or None. The restored book already holds its effect."""
+        pending = self.replays.get(symbol)
+        if pending is None:
+            return None
+        for intent in intents:
+            cid = order_id(event_id, symbol, now, intent)
+            found = pending.pop(cid, None)
+            if found is None:
+                continue
+            if not pending:
+                del self.replays[symbol]
+            self.last_order[symbol] = now
+            self.counts[found.side] += 1
+            logger.info("%s %s booked before the restart: %s", found.side, symbol, cid)
+            return Decision(symbol, found.side, found.reason, cid)
+        return None
+
+    def expire_replays(self, day: int) -> None:
+        """Forget the replays once event time is past the days they could come back on."""
+        if self.replays and day >= self.replay_until:
+            self.replays.clear()
 
     def skip(self, symbol: str, reason: str) -> Decision:
         """A buy not taken, and why."""
@@ -108,6 +167,10 @@ class Desk:
         votes: str,
     ) -> Decision:
         """Try a long entry at ``price`` (``size``: the market filter's factor)."""
+        cid = order_id(event_id, symbol, now, "entry")
+        booked = self._booked(cid)
+        if booked is not None:
+            return self._adopt_entry(booked, now, context)
         blocked = self.buy_block(symbol, now)
         if blocked is not None:
             return self.skip(symbol, blocked)
@@ -126,15 +189,19 @@ class Desk:
         fee = self.costs.fee(fill, qty)
         if qty * fill + fee > self.book.cash:
             return self.skip(symbol, "cash")
-        cid = order_id(event_id, symbol, now, "entry")
+        stop, target = initial_levels(1, fill, atr, self.sizer.stop_atr, self.sizer.target_atr)
+        position = Position(symbol, qty, fill, fee, stop, target, now, SETUP, context)
+        if self.stored is not None:
+            self.stored.opening(position)
         rejected = self._submit(cid, symbol, "buy", PaperFill(qty, fill, fee, slip), now)
         if rejected is not None:
+            if self.stored is not None:
+                self.stored.discard(symbol)
             return self.skip(symbol, rejected)
-        stop, target = initial_levels(1, fill, atr, self.sizer.stop_atr, self.sizer.target_atr)
+        if self.stored is not None:
+            self.stored.opened(position)
         self.book.cash -= qty * fill + fee
-        self.book.positions[symbol] = Position(
-            symbol, qty, fill, fee, stop, target, now, SETUP, context
-        )
+        self.book.positions[symbol] = position
         self.last_order[symbol] = now
         entry = Snapshot(symbol, snapshot.time_ns, "entry", SETUP, fill, context)
         self._hook("on_entry", entry, stop=stop, target=target)
@@ -156,15 +223,22 @@ class Desk:
         """Sell the whole position: at ``reference`` less slippage, or at the target level
         (a limit: no slippage) when ``reason`` is ``target``."""
         symbol, qty = position.symbol, position.qty
-        slip = 0.0 if reason == "target" else self.costs.slippage(reference, qty, atr, adv)
-        fill = reference - slip
-        fee = self.costs.fee(fill, qty)
         cid = order_id(event_id, symbol, now, f"exit-{reason}")
-        rejected = self._submit(cid, symbol, "sell", PaperFill(qty, fill, fee, slip), now)
-        if rejected is not None:
-            return self.skip(symbol, rejected)
+        booked = self._booked(cid)
+        if booked is not None:  # booked before a crash: the restored cash already has it
+            fill = booked.filled_avg_price or reference
+            fee = self.costs.fee(fill, qty)
+        else:
+            slip = 0.0 if reason == "target" else self.costs.slippage(reference, qty, atr, adv)
+            fill = reference - slip
+            fee = self.costs.fee(fill, qty)
+            rejected = self._submit(cid, symbol, "sell", PaperFill(qty, fill, fee, slip), now)
+            if rejected is not None:
+                return self.skip(symbol, rejected)
+            self.book.cash += qty * fill - fee
         del self.book.positions[symbol]
-        self.book.cash += qty * fill - fee
+        if self.stored is not None:
+            self.stored.closed(position, fill, fee, reason, now)
         self.last_order[symbol] = now
         pnl = (fill - position.entry_price) * qty - position.entry_fee - fee
         held = now - position.entered_at
@@ -178,6 +252,30 @@ class Desk:
             "sell %s %g @ %.4f (%s, %.3f%%) %s", symbol, qty, fill, reason, outcome.pnl_pct, cid
         )
         return Decision(symbol, "sell", reason, cid)
+
+    def _booked(self, cid: str) -> BrokerOrder | None:
+        """The order ``cid`` if the store-backed broker booked it before (a redelivery)."""
+        return None if self.stored is None else self.stored.booked(cid)
+
+    def _adopt_entry(self, booked: BrokerOrder, now: float, context: dict[str, float]) -> Decision:
+        """An entry booked before a crash: reflect it in the book without paying twice."""
+        symbol, cid = booked.symbol, booked.client_order_id
+        if symbol not in self.book.positions and booked.filled_qty > 0:
+            fill = booked.filled_avg_price or context["close"]
+            stop, target = initial_levels(
+                1, fill, context["atr"], self.sizer.stop_atr, self.sizer.target_atr
+            )
+            position = Position(
+                symbol, booked.filled_qty, fill, self.costs.fee(fill, booked.filled_qty),
+                stop, target, now, SETUP, context,
+            )  # fmt: skip
+            self.book.positions[symbol] = position
+            if self.stored is not None:
+                self.stored.opened(position)
+        self.last_order[symbol] = now
+        self.counts["buy"] += 1
+        logger.info("buy %s booked before: %s", symbol, cid)
+        return Decision(symbol, "buy", "booked", cid)
 
     def _hook(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call a learning hook; a failing hook is logged and never stops trading (an

@@ -250,6 +250,7 @@ class Position:
     entered_at: float
     setup: str
     context: dict[str, float] = field(default_factory=dict)
+    bars: int = 0  # bars of the symbol seen while held (since the restart, if one came)
 
 
 @dataclass(slots=True)

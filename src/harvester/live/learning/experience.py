@@ -70,8 +70,8 @@ def snapshot_record(
         "kind": snapshot.kind,
         "setup": snapshot.setup,
         "price": snapshot.price,
-        "stop": stop,
-        "target": target,
+        "stop": None if stop is None else _finite_or_none(stop),
+        "target": None if target is None else _finite_or_none(target),
         "context": {k: _finite_or_none(float(v)) for k, v in snapshot.context.items()},
         "outcome": None
         if outcome is None

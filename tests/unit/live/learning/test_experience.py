@@ -78,6 +78,18 @@ def test_unknown_context_is_written_as_null_and_read_as_nan(tmp_path: Path) -> N
     assert math.isnan(records["ctx.zscore"].iloc[0]) and records["ctx.rsi"].iloc[0] == 30.0
 
 
+def test_an_entry_without_stop_and_target_writes_null(tmp_path: Path) -> None:
+    # Before the ATR is warm an entry has neither level (NaN): the line must still be JSON.
+    path = tmp_path / "buffer.jsonl"
+    buffer = ExperienceBuffer(path)
+    buffer.append(_entry("AAPL", 1), stop=math.nan, target=math.inf)
+    buffer.append(_entry("MSFT", 2), stop=95.5)
+    first, second = (json.loads(line) for line in path.read_text().splitlines())
+    assert (first["stop"], first["target"]) == (None, None)
+    assert (second["stop"], second["target"]) == (95.5, None)
+    assert list(read_records(path)["symbol"]) == ["AAPL", "MSFT"]
+
+
 def test_entries_and_exits_pair_into_trades_by_symbol(tmp_path: Path) -> None:
     path = tmp_path / "buffer.jsonl"
     buffer = ExperienceBuffer(path)

@@ -19,7 +19,7 @@ Only reads; the caller passes a store opened read-only (:mod:`harvester.service.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -39,8 +39,8 @@ from harvester.app.context import AppContext
 from harvester.app.journal import DEFAULT_ACCOUNT, equity_rows, position_rows
 from harvester.store import Store
 from harvester.store.database import database_url
-from harvester.store.models import ScanResultRow, SignalRow
-from harvester.store.repository import journal
+from harvester.store.models import ScanResultRow, SignalRow, TradeRow
+from harvester.store.repository import Trade
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -57,6 +57,7 @@ __all__ = [
 REDIS_URL_ENV = "HARVESTER_REDIS_URL"  # as harvester.app.consume (not imported: it pulls live)
 SIGNAL_FIELDS = ("date", "symbol", "strategy", "direction", "score", "conviction", "size",
                  "stop", "target")  # fmt: skip
+_CHUNK_ROWS = 2_000
 _TRADE_FIELDS = ("exit_date", "symbol", "strategy", "side", "qty", "entry_date", "entry_price",
                  "exit_price", "pnl", "trade_return", "exit_reason", "bars_held", "regime",
                  "mfe", "mae")  # fmt: skip
@@ -135,6 +136,32 @@ def _watchlist(store: Store) -> pd.DataFrame:
     return pd.DataFrame(data, columns=columns)
 
 
+def _journal(store: Store, account: str) -> pd.DataFrame:
+    """:func:`harvester.store.repository.journal` read without ORM objects.
+
+    Same rows, order and columns; a Core select straight into a frame is ~10× faster and
+    leaves far less garbage on a journal of 100,000 trades (the service re-reads it each
+    refresh).
+    """
+    table = TradeRow.__table__
+    names = [f.name for f in fields(Trade)]
+    query = (
+        select(*(table.c[name] for name in names))
+        .where(table.c.account == account)
+        .order_by(table.c.exit_date, table.c.symbol, table.c.exit_seq)
+    )
+    columns: list[list[Any]] = [[] for _ in names]
+    with store.session() as session:
+        # In chunks: one fetch of 100k rows is a C call that holds the GIL for ~0.2 s and
+        # stalls every request the service is answering meanwhile.
+        result = session.execute(query.execution_options(yield_per=_CHUNK_ROWS))
+        for part in result.partitions():
+            # column-wise: far cheaper than pandas inspecting each Row object
+            for column, values in zip(columns, zip(*part, strict=True), strict=True):
+                column.extend(values)
+    return pd.DataFrame(dict(zip(names, columns, strict=True)), columns=names)
+
+
 def _analysed(
     snapshot_journal: pd.DataFrame, window: int, now: datetime
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[Recommendation], dict[str, Any]]:
@@ -149,7 +176,7 @@ def load_snapshot(
     store: Store, *, now: datetime, account: str = DEFAULT_ACCOUNT, window: int = DEFAULT_WINDOW
 ) -> Snapshot:
     """Read everything the service shows from ``store`` (see the module docstring)."""
-    closed = journal(store, account=account)
+    closed = _journal(store, account)
     trades, by_regime, by_exit, recs, report = _analysed(closed, window, now)
     return Snapshot(
         as_of=now,

@@ -10,6 +10,7 @@ leave the service up and are reported by ``/health`` (status ``degraded``).
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import threading
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from fastapi.encoders import jsonable_encoder
 from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
@@ -87,21 +89,56 @@ class _Cache:
     peers: list[PeerStatus]
     refreshed_at: datetime
     redis_status: str
+    report_json: bytes = b""  # /report and /metrics, encoded once per refresh, not per request
+    exposition: bytes = b""
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def _release_memory() -> None:
+    # A refresh frees the previous snapshot's 100k-row frames (by reference count); glibc
+    # keeps the freed pages unless asked, so without this the RSS ratchets up refresh after
+    # refresh. No gc.collect(): a full collection would hold the GIL for ~0.2 s and stall
+    # the requests; ctypes releases the GIL during the trim.
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+def _json_bytes(payload: dict[str, Any]) -> bytes:
+    # As Starlette's JSONResponse encodes (NaN is not JSON: refuse it here, not per request).
+    return json.dumps(
+        jsonable_encoder(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode()
 
 
 @dataclass
 class ServiceState:
-    """Holds the cache; thread-safe (handlers run in a thread pool)."""
+    """Holds the cache; thread-safe (handlers run in a thread pool).
+
+    Readers never wait for a refresh in progress: they get the previous cache, which is
+    swapped in one assignment when the new one is complete. With ``refresh_on_read`` (the
+    default; the app turns it off when a background thread refreshes) a reader that finds the
+    cache stale and no refresh running refreshes it first.
+    """
 
     settings: ServiceSettings
     clock: Callable[[], datetime] = _utc_now
     http: httpx.Client = field(default_factory=httpx.Client)
     redis: Any | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    refresh_on_read: bool = True
     metrics: HarvesterMetrics = field(init=False)
     _store: Store | None = field(default=None, init=False)
     _cache: _Cache | None = field(default=None, init=False)
-    _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False)  # one refresh
 
     def __post_init__(self) -> None:
         self.metrics = build_metrics(self.registry)
@@ -154,18 +191,36 @@ class ServiceState:
             peers = [fetch_peer(self.http, url) for url in self.settings.peers]
             report = {**snapshot.report, "peers": [p.to_dict() for p in peers]}
             self._update_metrics(snapshot, peers, now)
-            cache = _Cache(snapshot, report, peers, now, self._publish(report, now))
-            self._cache = cache
+            cache = _Cache(snapshot, report, peers, now, self._publish(report, now),
+                           report_json=_json_bytes(report))  # fmt: skip
             self.metrics.refresh_seconds.observe(time.perf_counter() - started)
-            return cache
+            cache.exposition = generate_latest(self.registry)
+            self._cache = cache  # readers see the old cache or the complete new one
+        _release_memory()
+        return cache
+
+    def _stale(self, cache: _Cache) -> bool:
+        age = (self.clock() - cache.refreshed_at).total_seconds()
+        return age >= self.settings.refresh_seconds
 
     def _current(self) -> _Cache:
-        with self._lock:
-            cache = self._cache
-            stale = cache is None or (
-                (self.clock() - cache.refreshed_at).total_seconds() >= self.settings.refresh_seconds
-            )
-            return self.refresh() if stale or cache is None else cache
+        cache = self._cache
+        if cache is not None and not (self.refresh_on_read and self._stale(cache)):
+            return cache
+        if cache is not None and not self._lock.acquire(blocking=False):
+            return cache  # another thread is refreshing: serve the previous cache meanwhile
+        try:
+            if cache is None:
+                self._lock.acquire()
+            cache = self._cache  # a refresh may have finished while we looked
+            return self.refresh() if cache is None or self._stale(cache) else cache
+        finally:
+            self._lock.release()
+
+    def ready(self) -> bool:
+        """True when reading the cache now will not refresh it (so never blocks)."""
+        cache = self._cache
+        return cache is not None and not (self.refresh_on_read and self._stale(cache))
 
     def current(self) -> Snapshot:
         """The cached snapshot, refreshed first when stale."""
@@ -182,11 +237,13 @@ class ServiceState:
         recs = cache.snapshot.recommendations
         return recommendations_payload(recs, timestamp=cache.refreshed_at.timestamp())
 
+    def report_json(self) -> bytes:
+        """:meth:`report` as JSON, encoded at the refresh."""
+        return self._current().report_json
+
     def metrics_text(self) -> bytes:
-        """The Prometheus exposition of this service's registry."""
-        with self._lock:
-            self._current()
-            return generate_latest(self.registry)
+        """The Prometheus exposition of this service's registry, generated at the refresh."""
+        return self._current().exposition
 
     def health(self) -> dict[str, Any]:
         cache = self._current()

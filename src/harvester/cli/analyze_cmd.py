@@ -8,18 +8,21 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from harvester.analytics.recommendations import Recommendation
-from harvester.analytics.trades import DEFAULT_WINDOW
-from harvester.app.analyze import Analysis, analyze, journal_trades, read_trades
+from harvester.cli.defaults import DEFAULT_WINDOW
 from harvester.cli.options import context_from
 from harvester.cli.render import make_console
 from harvester.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harvester.analytics.recommendations import Recommendation
+    from harvester.app.analyze import Analysis
 
 __all__ = ["register"]
 
@@ -89,6 +92,8 @@ def analyze_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Trade analytics by symbol, regime and exit type, with harvest recommendations."""
+    from harvester.app.analyze import analyze, journal_trades, read_trades
+
     if (trades is None) == (not from_journal):
         raise ConfigError("give exactly one of --trades FILE or --journal")
     if trades is not None:

@@ -11,16 +11,12 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from harvester.app.backtest import run_backtest_job
-from harvester.app.context import AppContext, open_context
-from harvester.app.portfolio import RallyValidation, UniverseRun, run_universe, validate_rally
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -34,8 +30,10 @@ from harvester.cli.options import (
 from harvester.cli.render import DownloadProgress, make_console, metrics_table
 from harvester.config.loader import ConfigRequest
 from harvester.core.errors import ConfigError
-from harvester.research.executors import open_executor
-from harvester.strategies.registry import STRATEGIES
+
+if TYPE_CHECKING:
+    from harvester.app.context import AppContext
+    from harvester.app.portfolio import RallyValidation, UniverseRun
 
 NamedConfigOption = Annotated[
     str | None,
@@ -77,6 +75,9 @@ def _context(
     profile: str | None,
     assignments: list[str] | None,
 ) -> AppContext:
+    from harvester.app.context import open_context
+    from harvester.strategies.registry import STRATEGIES
+
     request = ConfigRequest(
         base_file=config_file, profile=profile, assignments=tuple(assignments or ()),
         flags=dict(flags),
@@ -149,6 +150,8 @@ def backtest_command(
     assignments: SetOption = None,
 ) -> None:
     """Backtest a strategy; print its metrics and write trades, equity, metrics and a report."""
+    from harvester.app.backtest import run_backtest_job
+
     flags = _flags(
         fill, commission_bps, slippage_bps, fraction, max_positions, initial_capital, named_config
     )
@@ -226,6 +229,9 @@ def _run_all(
     charts: bool = True,
     report: bool = True,
 ) -> None:
+    from harvester.app.portfolio import run_universe
+    from harvester.research.executors import open_executor
+
     with open_executor(executor, workers=workers) as runner:
         label = f"backtesting symbols on {runner.name}"
         with (
@@ -266,6 +272,8 @@ def _symbols_table(run: UniverseRun) -> Table:
 def _validate(
     ctx: AppContext, data: str, *, strategy: str, out: Path | None, console: Console
 ) -> None:
+    from harvester.app.portfolio import validate_rally
+
     if strategy != "rally":
         raise ConfigError(
             f"--validate checks Rally's calibration; use --strategy rally, not {strategy!r}"
@@ -282,6 +290,8 @@ def _floats(value: object) -> list[float]:
 
 
 def _cell(values: Mapping[str, object], key: str, fold: int, spec: str) -> str:
+    import pandas as pd
+
     series = _floats(values[key])
     if fold >= len(series) or pd.isna(series[fold]):
         return "-"

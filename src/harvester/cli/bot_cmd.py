@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from harvester.bot.runner import run_bot
 from harvester.cli.options import DataOption, context_from
 
 __all__ = ["register"]
@@ -23,6 +22,8 @@ def bot_command(
     With ANTHROPIC_API_KEY set, free text goes to Claude with tool calling; with
     ENABLE_SCHEDULER=1 the same process runs the daily scan and weekly retrain on --data.
     """
+    from harvester.bot.runner import run_bot
+
     run_bot(context_from(), data=data, memory_turns=memory_turns)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from harvester.app.broker import RoundTrip, open_test_broker, run_test_order
 from harvester.cli.options import JsonOption, context_from
+
+if TYPE_CHECKING:
+    from harvester.app.broker import RoundTrip
 
 app = typer.Typer(help="Check a broker connection (paper accounts).", no_args_is_help=True)
 
@@ -77,6 +79,8 @@ def test_order(
     """Submit one market day order to a paper account, wait for it to fill (or cancel it
     after --timeout) and print the round trip: ids, submission time, status path, fill
     price and latency."""
+    from harvester.app.broker import open_test_broker, run_test_order
+
     if side not in ("buy", "sell"):
         raise typer.BadParameter("--side must be buy or sell")
     ctx = context_from()

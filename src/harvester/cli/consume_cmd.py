@@ -17,21 +17,16 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from harvester.app.consume import (
-    StopFlag,
-    learning_hooks,
-    open_brain,
-    run_consume_redis,
-    run_consume_stdin,
-    run_replay,
-)
 from harvester.cli.options import ConfigFileOption, ProfileOption, SetOption, context_from
 from harvester.core.errors import ConfigError
-from harvester.live.consume import ConsumeStats, Handler, RedisSettings, StatsSink
+
+if TYPE_CHECKING:
+    from harvester.app.consume import StopFlag
+    from harvester.live.consume import ConsumeStats, Handler, StatsSink
 
 __all__ = ["register"]
 
@@ -55,6 +50,8 @@ def _handler(
     profile: str | None,
     assignments: list[str] | None,
 ) -> Iterator[tuple[Handler | None, Mapping[str, int] | None]]:
+    from harvester.app.consume import learning_hooks, open_brain
+
     if indicators_only:
         yield None, None
         return
@@ -113,6 +110,9 @@ def consume(
     assignments: SetOption = None,
 ) -> None:
     """Consume market events from stdin (NDJSON) or a Redis stream (consumer group)."""
+    from harvester.app.consume import StopFlag, run_consume_redis
+    from harvester.live.consume import RedisSettings
+
     if stdin == (redis is not None):
         raise ConfigError("consume needs exactly one source: --stdin or --redis URL")
     flag = StopFlag()
@@ -156,6 +156,8 @@ def _consume_stdin(
     handler: Handler | None,
     show: StatsSink,
 ) -> ConsumeStats:
+    from harvester.app.consume import run_consume_stdin
+
     if dead is None:
         return run_consume_stdin(
             sys.stdin.buffer,
@@ -194,6 +196,8 @@ def replay(
     stream: Annotated[str, typer.Option(help="Redis stream to write.")] = "market:updates",
 ) -> None:
     """Emit events from a recorded file or the synthetic market, for end-to-end runs."""
+    from harvester.app.consume import run_replay
+
     count = run_replay(
         source,
         events=events,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.columns import Columns
@@ -18,9 +18,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from harvester.app.dashboard import Dashboard, Summary, load_dashboard, sparkline
 from harvester.cli.options import context_from
 from harvester.cli.render import make_console
+
+if TYPE_CHECKING:
+    from harvester.app.dashboard import Dashboard, Summary
 
 __all__ = ["register", "render_dashboard"]
 
@@ -67,6 +69,8 @@ def _portfolio(summary: Summary, positions: int) -> Panel:
 
 
 def _equity(view: Dashboard) -> Panel:
+    from harvester.app.dashboard import sparkline
+
     frame = view.equity
     if frame.empty:
         return Panel("no equity snapshot yet", title="equity", expand=False)
@@ -146,6 +150,8 @@ def dashboard(
     ] = 5.0,
 ) -> None:
     """Show the portfolio, open positions, recent trades and equity history."""
+    from harvester.app.dashboard import load_dashboard
+
     ctx = context_from()
     console = make_console()
 

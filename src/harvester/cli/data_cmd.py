@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from harvester.app.data import check_data, summarize_aux, summarize_symbols
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -27,7 +26,6 @@ from harvester.cli.render import (
     print_data_overview,
 )
 from harvester.config.models import SanityMode
-from harvester.data.universes import list_universes, load_universe
 
 app = typer.Typer(help="Load, describe and check market data.", no_args_is_help=True)
 
@@ -43,6 +41,8 @@ def info(
     as_json: JsonOption = False,
 ) -> None:
     """List the symbols, date range, rows and missing values of a data source."""
+    from harvester.app.data import summarize_aux, summarize_symbols
+
     ctx = context_from(
         config_file=config_file, profile=profile, assignments=assignments, start=start, end=end
     )
@@ -69,6 +69,8 @@ def check(
     assignments: SetOption = None,
 ) -> None:
     """Run the data-sanity rules and write a JSON report with every finding."""
+    from harvester.app.data import check_data
+
     ctx = context_from(config_file=config_file, assignments=assignments)
     outcome = check_data(ctx, data, mode=mode, report_path=report)
     console = make_console()
@@ -85,6 +87,8 @@ def universe(
     ] = None,
 ) -> None:
     """List the bundled universes, or the members of one."""
+    from harvester.data.universes import list_universes, load_universe
+
     if name is None:
         for known in list_universes():
             typer.echo(known)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from harvester.app.context import AppContext
 from harvester.cli.options import context_from
-from harvester.store.database import ENCRYPTION_KEY_ENV, Store, database_url, open_store
-from harvester.store.migrate import current_revision, head_revision
+
+if TYPE_CHECKING:
+    from harvester.app.context import AppContext
+    from harvester.store.database import Store
 
 app = typer.Typer(help="Create, migrate and inspect the database.", no_args_is_help=True)
 
@@ -24,6 +25,8 @@ UrlOption = Annotated[
 
 
 def _open(ctx: AppContext, url: str | None, *, migrate: bool) -> Store:
+    from harvester.store.database import ENCRYPTION_KEY_ENV, open_store
+
     return open_store(
         url,
         home=ctx.home,
@@ -36,6 +39,8 @@ def _open(ctx: AppContext, url: str | None, *, migrate: bool) -> Store:
 @app.command("upgrade")
 def upgrade(url: UrlOption = None) -> None:
     """Apply every pending migration (``open_store`` does this too on every start)."""
+    from harvester.store.migrate import current_revision
+
     store = _open(context_from(), url, migrate=True)
     try:
         typer.echo(f"{store.url}: at revision {current_revision(store.engine)} (head)")
@@ -46,6 +51,9 @@ def upgrade(url: UrlOption = None) -> None:
 @app.command("current")
 def current(url: UrlOption = None) -> None:
     """Show the database's schema revision and whether migrations are pending."""
+    from harvester.store.database import database_url
+    from harvester.store.migrate import current_revision, head_revision
+
     ctx = context_from()
     where = database_url(url, home=ctx.home, environ=ctx.environ)
     if where.get_backend_name() == "sqlite" and not Path(where.database or "").is_file():

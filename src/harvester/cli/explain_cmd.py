@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from harvester.app.explain import Explanation, explain_signal
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -17,6 +16,9 @@ from harvester.cli.options import (
     context_from,
 )
 from harvester.cli.render import make_console
+
+if TYPE_CHECKING:
+    from harvester.app.explain import Explanation
 
 
 def _text(value: Any) -> str:
@@ -44,6 +46,8 @@ def explain_command(
     assignments: SetOption = None,
 ) -> None:
     """Show the inputs, regime, signal, risk decision and resulting trade of one day."""
+    from harvester.app.explain import explain_signal
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     found: Explanation = explain_signal(
         ctx.for_strategy(strategy), data, strategy=strategy, symbol=symbol, date=date

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from harvester.app.features import feature_frame, write_feature_frame
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -17,7 +16,6 @@ from harvester.cli.options import (
     load_with_progress,
 )
 from harvester.cli.render import DownloadProgress, make_console
-from harvester.features.sets import feature_set
 
 
 def features_command(
@@ -32,6 +30,9 @@ def features_command(
     assignments: Annotated[list[str] | None, typer.Option("--config-set", hidden=True)] = None,
 ) -> None:
     """Compute a feature set (long format: date, symbol, one column per feature)."""
+    from harvester.app.features import feature_frame, write_feature_frame
+    from harvester.features.sets import feature_set
+
     names = feature_set(feature_set_name)
     ctx = context_from(config_file=config_file, assignments=assignments, start=start, end=end)
     console = make_console()

@@ -9,15 +9,18 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from harvester.app.journal import View, equity_view, journal_view, positions_view, write_csv
 from harvester.cli.options import context_from
 from harvester.cli.render import make_console
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harvester.app.journal import View
 
 __all__ = ["register"]
 
@@ -35,6 +38,8 @@ _HEADERS = {
 
 
 def _cell(column: str, value: Any) -> str:
+    import pandas as pd
+
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
     if column == "side":
@@ -63,6 +68,8 @@ def _table(title: str, frame: pd.DataFrame) -> Table:
 
 
 def _show(view: View, title: str, *, nothing: str, csv: Path | None) -> None:
+    from harvester.app.journal import write_csv
+
     console = make_console()
     if view.database_missing:
         console.print(
@@ -94,6 +101,8 @@ def journal(
     csv: CsvOption = None,
 ) -> None:
     """Show the closed trades (or with --equity the daily equity snapshots) of an account."""
+    from harvester.app.journal import equity_view, journal_view
+
     ctx = context_from()
     if equity:
         view = equity_view(ctx, account=account, since=since, limit=limit)
@@ -105,6 +114,8 @@ def journal(
 
 def positions(account: AccountOption = "paper", csv: CsvOption = None) -> None:
     """Show the open positions of an account."""
+    from harvester.app.journal import positions_view
+
     view = positions_view(context_from(), account=account)
     _show(view, "open positions", nothing="no open position", csv=csv)
 

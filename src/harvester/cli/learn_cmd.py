@@ -11,14 +11,15 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from harvester.app.learn import activate, attribute, rule_lists
 from harvester.cli.render import make_console
-from harvester.live.learning.attribution import Rule
+
+if TYPE_CHECKING:
+    from harvester.live.learning.attribution import Rule
 
 __all__ = ["app", "register"]
 
@@ -54,6 +55,8 @@ def attribute_cmd(
     ] = False,
 ) -> None:
     """Rank the entry context by random-forest importance and propose filter rules."""
+    from harvester.app.learn import attribute
+
     result = attribute(
         os.environ, now=datetime.now(UTC), buffer=buffer, min_trades=min_trades,
         rolling_days=rolling_days, write_proposed=write_proposed,
@@ -79,6 +82,8 @@ def attribute_cmd(
 @app.command("rules")
 def rules_cmd() -> None:
     """List the proposed and the active rules."""
+    from harvester.app.learn import rule_lists
+
     proposed, active = rule_lists(os.environ)
     console = make_console()
     console.print(_rules_table(f"proposed rules ({len(proposed)})", proposed))
@@ -88,6 +93,8 @@ def rules_cmd() -> None:
 @app.command("activate")
 def activate_cmd(rule_id: Annotated[str, typer.Argument(help="A proposed rule's id.")]) -> None:
     """Move a proposed rule into the active rules, which block buys."""
+    from harvester.app.learn import activate
+
     rule = activate(os.environ, rule_id)
     make_console().print(f"activated {rule.id}: {rule.describe()}")
 

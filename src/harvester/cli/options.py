@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from harvester.app.context import AppContext, open_context
-from harvester.app.data import load_data
 from harvester.cli.render import DownloadProgress
 from harvester.config.loader import ConfigRequest
-from harvester.data.loader import LoadedData
+
+if TYPE_CHECKING:
+    from harvester.app.context import AppContext
+    from harvester.data.loader import LoadedData
 
 __all__ = [
     "AssetOption",
@@ -79,6 +80,8 @@ WorkersOption = Annotated[
 
 def load_with_progress(ctx: AppContext, spec: str, console: Console) -> LoadedData:
     """Load ``spec``, drawing a progress bar while symbols download."""
+    from harvester.app.data import load_data
+
     with DownloadProgress(console) as progress:
         return load_data(ctx, spec, progress=progress)
 
@@ -93,6 +96,8 @@ def context_from(
     end: str | None = None,
 ) -> AppContext:
     """Build the app context from the shared options and the real environment."""
+    from harvester.app.context import open_context
+
     request = ConfigRequest(
         base_file=config_file, profile=profile, asset=asset, assignments=tuple(assignments or ())
     )

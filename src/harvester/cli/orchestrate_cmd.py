@@ -11,23 +11,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from harvester.app.learn import Attribution
-from harvester.app.orchestrator import (
-    AutoOutcome,
-    RetrainReport,
-    make_scheduler,
-    run_auto,
-    run_daily_job,
-    run_health,
-    run_retrain,
-    run_scan,
-)
-from harvester.app.scan import ScanReport, open_app_store
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -40,7 +28,11 @@ from harvester.cli.options import (
 from harvester.cli.render import make_console
 from harvester.cli.research_render import progress_bar
 from harvester.core.errors import HarvesterError
-from harvester.research.executors import open_executor
+
+if TYPE_CHECKING:
+    from harvester.app.learn import Attribution
+    from harvester.app.orchestrator import AutoOutcome, RetrainReport
+    from harvester.app.scan import ScanReport
 
 __all__ = ["register"]
 
@@ -69,6 +61,9 @@ def _print_retrain(console: Console, report: RetrainReport) -> None:
 
 
 def _print_auto(console: Console, outcome: AutoOutcome) -> None:
+    from harvester.app.orchestrator import RetrainReport
+    from harvester.app.scan import ScanReport
+
     console.print(f"auto: {outcome.action} — {outcome.reason}")
     if isinstance(outcome.result, ScanReport):
         _print_scan(console, outcome.result)
@@ -84,6 +79,8 @@ def scan(
     assignments: SetOption = None,
 ) -> None:
     """The daily scan with orchestrator.scan_strategy (see harvester scan for every option)."""
+    from harvester.app.orchestrator import run_scan
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     _print_scan(make_console(), run_scan(ctx, data, as_of=as_of))
 
@@ -98,6 +95,10 @@ def retrain(
     assignments: SetOption = None,
 ) -> None:
     """Retrain the universe's rally models; skips models younger than skip_fresh_days."""
+    from harvester.app.orchestrator import run_retrain
+    from harvester.app.scan import open_app_store
+    from harvester.research.executors import open_executor
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     store = open_app_store(ctx)
     try:
@@ -124,6 +125,9 @@ def auto(
     assignments: SetOption = None,
 ) -> None:
     """Sunday: retrain; exchange sessions: scan; holidays and Saturdays: nothing."""
+    from harvester.app.orchestrator import run_auto
+    from harvester.research.executors import open_executor
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     with open_executor(executor, workers=workers) as pool:
         outcome = run_auto(ctx, data, as_of, executor=pool)
@@ -138,6 +142,8 @@ def health(
     assignments: SetOption = None,
 ) -> None:
     """Database, model freshness and data freshness; exit code 1 when unhealthy."""
+    from harvester.app.orchestrator import run_health
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     report = run_health(ctx, data, as_of=as_of)
     console = make_console()
@@ -181,6 +187,11 @@ def live(
     assignments: SetOption = None,
 ) -> None:
     """The daily job once (an auto step, never twice a day), or with --schedule forever."""
+    from harvester.app.learn import Attribution
+    from harvester.app.orchestrator import AutoOutcome, make_scheduler, run_daily_job
+    from harvester.app.scan import open_app_store
+    from harvester.research.executors import open_executor
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     console = make_console()
     store = open_app_store(ctx)

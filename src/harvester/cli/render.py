@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -17,9 +17,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from harvester.app.data import AuxSummary, SymbolSummary, summarize_aux, summarize_symbols
-from harvester.data.loader import LoadedData
-from harvester.data.sanity import SanityReport
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harvester.app.data import AuxSummary, SymbolSummary
+    from harvester.data.loader import LoadedData
+    from harvester.data.sanity import SanityReport
 
 __all__ = [
     "DownloadProgress",
@@ -64,6 +67,8 @@ class DownloadProgress:
 
 
 def _date(value: pd.Timestamp) -> str:
+    import pandas as pd
+
     return "-" if pd.isna(value) else f"{value:%Y-%m-%d}"
 
 
@@ -110,6 +115,8 @@ def aux_table(rows: Sequence[AuxSummary]) -> Table:
 
 def findings_table(report: SanityReport, *, limit: int = 20) -> Table:
     """The first ``limit`` findings and the count per rule."""
+    import pandas as pd
+
     counts = ", ".join(f"{rule}: {n}" for rule, n in sorted(report.counts_by_rule().items()))
     table = Table(title=f"Sanity findings ({counts or 'none'})")
     for name in ("severity", "symbol", "date", "rule", "value", "message"):
@@ -126,6 +133,8 @@ def findings_table(report: SanityReport, *, limit: int = 20) -> Table:
 
 def print_data_overview(console: Console, loaded: LoadedData, *, findings_limit: int = 0) -> None:
     """Print the symbol table, the auxiliary series, the first findings and the summary."""
+    from harvester.app.data import summarize_aux, summarize_symbols
+
     panel = loaded.panel
     sessions, symbols = panel.shape
     span = f", {panel.index[0]:%Y-%m-%d} to {panel.index[-1]:%Y-%m-%d}" if sessions else ""

@@ -8,21 +8,12 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
 
-from harvester.app.context import AppContext, open_context
-from harvester.app.research import (
-    PerFoldSearch,
-    WalkForwardPlan,
-    run_ab_test,
-    run_bias_check,
-    run_optimize,
-    run_smoke,
-    run_walk_forward,
-)
+from harvester.cli.defaults import SamplerName
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -44,11 +35,9 @@ from harvester.cli.research_render import (
 )
 from harvester.config.loader import ConfigRequest
 from harvester.core.errors import HarvesterError
-from harvester.research.ab_test import SUMMARY_KEYS as AB_SUMMARY_KEYS
-from harvester.research.optimize import SamplerName
-from harvester.research.optimize_report import optimize_payload
-from harvester.research.report import report_payload
-from harvester.strategies.registry import STRATEGIES
+
+if TYPE_CHECKING:
+    from harvester.app.context import AppContext
 
 StrategyOption = Annotated[
     str,
@@ -98,6 +87,9 @@ SeedOption = Annotated[int, typer.Option("--seed", help="Sampler seed.")]
 def _context(
     strategy: str, config_file: Path | None, profile: str | None, assignments: list[str] | None
 ) -> AppContext:
+    from harvester.app.context import open_context
+    from harvester.strategies.registry import STRATEGIES
+
     request = ConfigRequest(
         base_file=config_file, profile=profile, assignments=tuple(assignments or ())
     )
@@ -137,6 +129,9 @@ def walk_forward_command(
 ) -> None:
     """Walk a strategy forward: simulate each fold's test window, stitch the equity, report;
     with --optimize-trials, each fold's parameters are first tuned on its training bars."""
+    from harvester.app.research import PerFoldSearch, WalkForwardPlan, run_walk_forward
+    from harvester.research.report import report_payload
+
     ctx = _context(strategy, config_file, profile, assignments)
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
     search = None
@@ -174,6 +169,8 @@ def smoke_command(
     """CI smoke run: a short walk-forward on the sample; fails on 0 folds, no trades, NaN/inf
     metrics, a data-sanity error (enforced) or a runtime over 60 s.
     """
+    from harvester.app.research import run_smoke
+
     ctx = _context(strategy, config_file, profile, assignments)
     run = run_smoke(ctx, data, strategy=strategy, out_dir=out)
     for failure in run.failures:
@@ -239,6 +236,9 @@ def optimize_command(
     out-of-sample result. Writes best_config.json (use it with --config), trials.csv,
     trial_returns.parquet, optimize.json, optimize.md and optimize.html.
     """
+    from harvester.app.research import WalkForwardPlan, run_optimize
+    from harvester.research.optimize_report import optimize_payload
+
     ctx = _context(strategy, config_file, profile, assignments)
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
     with progress_bar(f"optimising {strategy}", trials) as update:
@@ -300,6 +300,9 @@ def ab_test_command(
     assignments: SetOption = None,
 ) -> None:
     """A/B test two configs of a strategy on identical data and folds (paired statistics)."""
+    from harvester.app.research import WalkForwardPlan, run_ab_test
+    from harvester.research.ab_test import SUMMARY_KEYS as AB_SUMMARY_KEYS
+
     ctx = _context(strategy, config_file, profile, assignments)
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
     with progress_bar("running A and B (folds)", None) as update:
@@ -356,6 +359,8 @@ def bias_check_command(
     """Check a strategy for look-ahead, survivorship, overfitting and data snooping; exit 1
     on any failing finding.
     """
+    from harvester.app.research import WalkForwardPlan, run_bias_check
+
     ctx = _context(strategy, config_file, profile, assignments)
     plan = WalkForwardPlan(train_len, test_len, stride, anchored, purge, embargo)
     with progress_bar("checking for bias (runs)", None) as update:

@@ -6,16 +6,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harvester.app.research import OptimizeJob
 from harvester.cli.render import make_console
-from harvester.research.objective import MINIMIZED
-from harvester.research.optimize import TrialRecord
-from harvester.research.report import markdown_cell as cell
-from harvester.research.walk_forward import WalkForwardResult
+
+if TYPE_CHECKING:
+    from harvester.app.research import OptimizeJob
+    from harvester.research.optimize import TrialRecord
+    from harvester.research.walk_forward import WalkForwardResult
 
 __all__ = [
     "ProgressUpdate",
@@ -51,6 +52,8 @@ def progress_bar(label: str, total: int | None) -> Iterator[ProgressUpdate]:
 
 def trial_progress(update: ProgressUpdate, objective: str) -> Callable[[TrialRecord], None]:
     """An ``on_trial`` callback moving ``update``'s bar one trial on, noting the best value."""
+    from harvester.research.objective import MINIMIZED
+
     values: list[float] = []
     finished = [0]
     pick = min if objective in MINIMIZED else max
@@ -88,6 +91,7 @@ def fold_table(result: WalkForwardResult, *, title: str) -> Table:
 
 def fold_params_table(fold_params: Sequence[Mapping[str, object]]) -> Table:
     """Each fold's parameters chosen on its training bars (per-fold optimisation)."""
+
     names = list(dict.fromkeys(k for params in fold_params for k in params))
     table = Table(title="per-fold parameters (chosen on each fold's training bars)")
     table.add_column("fold", justify="right")
@@ -100,6 +104,7 @@ def fold_params_table(fold_params: Sequence[Mapping[str, object]]) -> Table:
 
 def top_table(job: OptimizeJob, *, n: int = 5) -> Table:
     """The ``n`` best trials of an optimisation."""
+
     result = job.result
     table = Table(title=f"top {n} trials ({result.objective.name}, out of sample)")
     params = [p.path for p in result.space]
@@ -116,6 +121,7 @@ def top_table(job: OptimizeJob, *, n: int = 5) -> Table:
 
 def best_params_table(job: OptimizeJob) -> Table:
     """The best trial's parameters."""
+
     best = job.result.best
     assert best is not None
     table = Table(title=f"best trial #{best.number}: {job.result.objective.name} {best.value:.4g}")
@@ -128,6 +134,7 @@ def best_params_table(job: OptimizeJob) -> Table:
 
 def ab_table(payload: Mapping[str, object], keys: Sequence[str], *, title: str) -> Table:
     """Each side's metrics and B − A."""
+
     metrics = payload["metrics"]
     assert isinstance(metrics, dict)
     table = Table(title=title)
@@ -138,3 +145,10 @@ def ab_table(payload: Mapping[str, object], keys: Sequence[str], *, title: str) 
             cells = (metrics["a"][key], metrics["b"][key], metrics["difference"].get(key))
             table.add_row(key, *(cell(c) for c in cells))
     return table
+
+
+def cell(value: object) -> str:
+    """One table cell, as the research report writes it (imported on first use: pandas)."""
+    from harvester.research.report import markdown_cell
+
+    return markdown_cell(value)

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import typer
 
-from harvester.app.demo import run_demo
 from harvester.cli import orchestrate_cmd
 from harvester.cli.options import (
     ConfigFileOption,
@@ -49,6 +48,8 @@ def run_command(
     """
     if typer_ctx.invoked_subcommand is not None:
         return
+    from harvester.app.demo import run_demo  # only the main job needs the backtester
+
     ctx = context_from(
         config_file=config_file, profile=profile, assignments=assignments, start=start, end=end
     )

@@ -12,17 +12,19 @@ import math
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from harvester.app.scan import ScanReport, run_scan
 from harvester.cli.options import DataOption, ProfileOption, SetOption, context_from
 from harvester.cli.render import make_console
-from harvester.strategies.registry import STRATEGIES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harvester.app.scan import ScanReport
 
 __all__ = ["register", "report_json"]
 
@@ -36,6 +38,8 @@ BaseFileOption = Annotated[
 
 
 def _value(value: Any) -> Any:
+    import pandas as pd
+
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -140,6 +144,9 @@ def scan(
     assignments: SetOption = None,
 ) -> None:
     """Run the daily step for one session with the paper broker and print the scan."""
+    from harvester.app.scan import run_scan
+    from harvester.strategies.registry import STRATEGIES
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     if strategy in STRATEGIES:
         ctx = ctx.for_strategy(strategy)

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from harvester.app.screen import DEFAULT_CHUNK, DEFAULT_DELAY, ScreenReport, run_screen
+from harvester.cli.defaults import DEFAULT_CHUNK, DEFAULT_DELAY
 from harvester.cli.options import ConfigFileOption, ProfileOption, SetOption, context_from
 from harvester.cli.render import make_console
-from harvester.live.screener import ScreenCriteria
+
+if TYPE_CHECKING:
+    from harvester.app.screen import ScreenReport
 
 __all__ = ["register"]
 
@@ -92,6 +94,9 @@ def screen(
     assignments: SetOption = None,
 ) -> None:
     """Screen a universe for unusual moves or volume and write the top active symbols."""
+    from harvester.app.screen import run_screen
+    from harvester.live.screener import ScreenCriteria
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     report = run_screen(
         ctx, universe=universe, data=data, top=top,

@@ -6,19 +6,19 @@ See ``docs/monitoring.md``, :mod:`harvester.service` and :mod:`harvester.app.ser
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from rich.table import Table
 
-from harvester.analytics.trades import DEFAULT_WINDOW
-from harvester.app.serve import DEFAULT_ACCOUNT, service_database, service_redis_url
+from harvester.cli.defaults import DEFAULT_ACCOUNT, DEFAULT_WINDOW
 from harvester.cli.options import context_from
 from harvester.cli.render import make_console
 from harvester.core.errors import ConfigError
-from harvester.service import ServiceSettings, ServiceState, create_app
-from harvester.service.peers import PeerSample, parse_samples
+
+if TYPE_CHECKING:
+    from harvester.service import ServiceSettings
+    from harvester.service.peers import PeerSample
 
 __all__ = ["register"]
 
@@ -29,6 +29,9 @@ WindowOption = Annotated[int, typer.Option("--window", min=1, help="Analyse the 
 def _settings(
     account: str, window: int, refresh_seconds: float, peers: list[str] | None
 ) -> ServiceSettings:
+    from harvester.app.serve import service_database, service_redis_url
+    from harvester.service import ServiceSettings
+
     ctx = context_from()
     return ServiceSettings(
         database=service_database(ctx), account=account, window=window,
@@ -53,6 +56,8 @@ def serve_command(
     """Serve /health, /metrics, /report, the JSON API and the dashboard (read-only)."""
     import uvicorn  # the server is only needed here
 
+    from harvester.service import ServiceState, create_app
+
     state = ServiceState(_settings(account, window, refresh_seconds, peers))
     state.refresh()
     console = make_console(stderr=True)
@@ -66,6 +71,8 @@ def _metrics_url(url: str) -> str:
 
 
 def _remote(url: str) -> str:
+    import httpx
+
     try:
         response = httpx.get(_metrics_url(url), timeout=5.0)
         response.raise_for_status()
@@ -94,6 +101,9 @@ def metrics_command(
     window: WindowOption = DEFAULT_WINDOW,
 ) -> None:
     """Print the current harvester_* metric values (from --url, else computed from the store)."""
+    from harvester.service import ServiceState
+    from harvester.service.peers import parse_samples
+
     if url is not None:
         text, source = _remote(url), _metrics_url(url)
     else:

@@ -14,15 +14,6 @@ from typing import Annotated
 
 import typer
 
-from harvester.app.setup_env import (
-    Prompter,
-    ensure_gitignored,
-    mask,
-    non_interactive,
-    parse_env,
-    run_setup,
-    write_env,
-)
 from harvester.core.errors import ConfigError
 from harvester.core.logsetup import configure_logging
 from harvester.core.paths import resolve_home
@@ -64,6 +55,16 @@ def setup(
     ] = None,
 ) -> None:
     """Ask for Discord, Alpaca, Anthropic and data-provider credentials and write .env."""
+    from harvester.app.setup_env import (
+        Prompter,
+        ensure_gitignored,
+        mask,
+        non_interactive,
+        parse_env,
+        run_setup,
+        write_env,
+    )
+
     configure_logging(log_dir=resolve_home(os.environ) / "logs", console=False)
     existing = parse_env(env_file.read_text(encoding="utf-8")) if env_file.is_file() else {}
     if batch:

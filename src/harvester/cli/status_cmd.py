@@ -9,12 +9,11 @@ import json
 import math
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
 
-from harvester.app.status import StatusReport, run_status
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -23,6 +22,9 @@ from harvester.cli.options import (
     context_from,
 )
 from harvester.cli.render import make_console
+
+if TYPE_CHECKING:
+    from harvester.app.status import StatusReport
 
 __all__ = ["register", "status_json"]
 
@@ -137,6 +139,8 @@ def status(
     assignments: SetOption = None,
 ) -> None:
     """Show system health, portfolio, risk, the tradable universe and the macro G-Score."""
+    from harvester.app.status import run_status
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     report = run_status(ctx, account=account, data=data)
     if output == "json":

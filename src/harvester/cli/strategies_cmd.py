@@ -7,7 +7,6 @@ import json
 import typer
 from rich.table import Table
 
-from harvester.app.strategies import strategy_rows
 from harvester.cli.options import ConfigFileOption, ProfileOption, SetOption, context_from
 from harvester.cli.render import make_console
 
@@ -21,6 +20,8 @@ def list_command(
     assignments: SetOption = None,
 ) -> None:
     """Show every strategy with its parameters (defaults, or as the config sets them)."""
+    from harvester.app.strategies import strategy_rows
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     table = Table(title="strategies (parameters under strategies.<name> in the config)")
     for column in ("strategy", "what it does", "parameters", "features"):

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from harvester.app.research import WalkForwardPlan
-from harvester.app.training import SweepJob, TrainComposerJob, run_sweep, run_train_composer
 from harvester.cli.options import (
     ConfigFileOption,
     DataOption,
@@ -36,11 +34,12 @@ from harvester.cli.research_cmd import (
 from harvester.cli.research_render import ProgressUpdate, cell, progress_bar, trial_progress
 from harvester.core.errors import HarvesterError
 from harvester.domain.asset_class import AssetClass
-from harvester.research.composer_training import training_payload
-from harvester.research.optimize import TrialRecord
-from harvester.research.sweep import TABLE_METRICS, Variant, sweep_payload, sweep_variants
-from harvester.research.walk_forward import WalkForwardResult
-from harvester.strategies.registry import STRATEGIES
+
+if TYPE_CHECKING:
+    from harvester.app.training import SweepJob, TrainComposerJob
+    from harvester.research.optimize import TrialRecord
+    from harvester.research.sweep import Variant
+    from harvester.research.walk_forward import WalkForwardResult
 
 __all__ = ["register", "sweep_command", "train_composer_command"]
 
@@ -121,6 +120,10 @@ def train_composer_command(
     (use with --config for that class), composer_weights.json, train_composer.md and
     train_composer.html.
     """
+    from harvester.app.research import WalkForwardPlan
+    from harvester.app.training import run_train_composer
+    from harvester.research.composer_training import training_payload
+
     ctx = context_from(
         config_file=config_file, profile=profile, assignments=assignments
     ).for_strategy("composer")
@@ -150,6 +153,8 @@ def train_composer_command(
 
 
 def _sweep_table(job: SweepJob) -> Table:
+    from harvester.research.sweep import TABLE_METRICS
+
     result = job.result
     table = Table(
         title=f"{result.strategy} sweep on {job.source}: {len(result.rows)} variants, "
@@ -217,6 +222,11 @@ def sweep_command(
     and folds; compare trades, win rate, Sharpe, return, drawdown and return per trade.
     Writes sweep.json, sweep.md, sweep.html, sweep.csv and best_config.json.
     """
+    from harvester.app.research import WalkForwardPlan
+    from harvester.app.training import run_sweep
+    from harvester.research.sweep import sweep_payload, sweep_variants
+    from harvester.strategies.registry import STRATEGIES
+
     ctx = context_from(config_file=config_file, profile=profile, assignments=assignments)
     if strategy in STRATEGIES:
         ctx = ctx.for_strategy(strategy)

@@ -7,8 +7,10 @@ import numpy as np
 from harvester.backtest._arrays import EngineParams, MarketArrays
 from harvester.config.models import ExecutionConfig, HarvesterConfig, RiskManagementConfig
 from harvester.core.errors import ConfigError
+from harvester.core.types import FloatArray
 from harvester.data.panel import Panel
 from harvester.execution.costs import SLIPPAGE_ATR, SLIPPAGE_BPS, SLIPPAGE_SQRT_IMPACT
+from harvester.features._memo import shared
 from harvester.features.volatility import (
     average_daily_volume,
     average_true_range,
@@ -100,22 +102,38 @@ def _day_numbers(panel: Panel) -> np.ndarray:
 def market_arrays(panel: Panel, config: HarvesterConfig) -> MarketArrays:
     """Return prices and the causal ATR, ADV and realised vol the rules need."""
     risk, execution = config.risk_management, config.execution
-    high, low, close = panel.array("high"), panel.array("low"), panel.array("close")
     crypto = np.array([panel.meta[s].asset_class == "crypto" for s in panel.symbols], dtype=bool)
-    periods = np.where(crypto, CALENDAR_DAYS_PER_YEAR, TRADING_DAYS_PER_YEAR)
-    realized = realized_volatility(close, period=risk.rv_period, periods_per_year=1.0)
-    # The kernel wants row-ordered arrays; pandas hands back column-ordered ones.
+    atr, adv, realized_vol = _rule_inputs(
+        panel.array("high"), panel.array("low"), panel.array("close"), panel.array("volume"),
+        atr_period=risk.atr_period, adv_bars=execution.adv_bars, rv_period=risk.rv_period,
+        crypto=tuple(bool(c) for c in crypto),
+    )  # fmt: skip
     return MarketArrays(
         open=panel.array("open"),
-        high=high,
-        low=low,
-        close=close,
+        high=panel.array("high"),
+        low=panel.array("low"),
+        close=panel.array("close"),
         volume=panel.array("volume"),
-        atr=np.ascontiguousarray(average_true_range(high, low, close, period=risk.atr_period)),
-        adv=np.ascontiguousarray(
-            average_daily_volume(panel.array("volume"), period=execution.adv_bars)
-        ),
-        realized_vol=np.ascontiguousarray(realized * np.sqrt(periods)),
+        atr=atr,
+        adv=adv,
+        realized_vol=realized_vol,
         day=_day_numbers(panel),
         fractional=crypto | execution.fractional_shares,
+    )
+
+
+@shared
+def _rule_inputs(
+    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, *,
+    atr_period: int, adv_bars: int, rv_period: int, crypto: tuple[bool, ...],
+) -> tuple[FloatArray, FloatArray, FloatArray]:  # fmt: skip
+    """ATR, ADV and annualised realised vol, row-ordered for the kernel (shared across an
+    optimisation's trials: they depend on the data and three periods only)."""
+    periods = np.where(np.array(crypto, dtype=bool), CALENDAR_DAYS_PER_YEAR, TRADING_DAYS_PER_YEAR)
+    realized = realized_volatility(close, period=rv_period, periods_per_year=1.0)
+    # The kernel wants row-ordered arrays; pandas hands back column-ordered ones.
+    return (
+        np.ascontiguousarray(average_true_range(high, low, close, period=atr_period)),
+        np.ascontiguousarray(average_daily_volume(volume, period=adv_bars)),
+        np.ascontiguousarray(realized * np.sqrt(periods)),
     )

@@ -2,6 +2,10 @@
 
 Every array is (time × symbols) float64 (or (..., K) for the softmax) and every function is
 causal: row t uses the panel's rows up to t only.
+
+The score functions are the readable numpy definitions (and compute ``explain``'s details);
+a trial reads :func:`kernel_inputs` instead, whose arrays the fused kernel turns into the
+same scores bit for bit, without a full-panel temporary per score.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from harvester.core.types import BoolArray, FloatArray
 from harvester.data.panel import Panel
 from harvester.domain.asset_class import AssetClass
 from harvester.features import FEATURES
+from harvester.features._memo import shared
 from harvester.regimes.rules import CHOP, NEUTRAL, TREND, UNKNOWN, VOLATILE
+from harvester.strategies._kernels import momentum_ratio_nb
 
 __all__ = [
     "ASSET_CLASS_STRATEGIES",
@@ -24,9 +30,12 @@ __all__ = [
     "base_score_arrays",
     "base_scores",
     "breakout_score",
+    "channel_position",
     "eligible_mask",
+    "kernel_inputs",
     "mean_reversion_score",
     "momentum_score",
+    "momentum_sigma",
     "regime_logits",
     "regime_weight_table",
     "regime_weights",
@@ -82,6 +91,40 @@ def breakout_score(panel: Panel, p: ComposerStrategyConfig) -> FloatArray:
     x = 2.0 * position - 1.0
     edge = np.clip((np.abs(x) - (1.0 - p.breakout_zone)) / p.breakout_zone, 0.0, 1.0)
     return np.sign(x) * edge
+
+
+@shared
+def momentum_sigma(panel: Panel, *, period: int) -> FloatArray:
+    """σ as :func:`momentum_score` computes it (``bb_upper`` with one std − SMA), kept per
+    ``period`` across an optimisation's trials (an integer parameter: few distinct values)."""
+    slow = FEATURES.compute(panel, "sma", period=period)
+    upper = FEATURES.compute(panel, "bb_upper", period=period, num_std=1.0)
+    return upper - slow
+
+
+@shared
+def channel_position(panel: Panel, *, period: int) -> FloatArray:
+    """The ``range_position`` feature :func:`breakout_score` reads, kept per ``period``."""
+    return FEATURES.compute(panel, "range_position", period=period)
+
+
+def kernel_inputs(
+    panel: Panel, p: ComposerStrategyConfig
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """What :func:`~harvester.strategies._kernels.composer_signals_nb` reads: the momentum
+    score (equal to :func:`momentum_score`), the mean-reversion z-score and the breakout
+    channel position; the kernel computes the other two scores per bar.
+
+    The one new array per call is the momentum score: numpy's tanh, applied in place to
+    the kernel's ratio (numba's tanh differs in the last bit).
+    """
+    fast = FEATURES.compute(panel, "sma", period=p.momentum_fast)
+    slow = FEATURES.compute(panel, "sma", period=p.momentum_lookback)
+    sigma = momentum_sigma(panel, period=p.momentum_lookback)
+    momentum = momentum_ratio_nb(fast, slow, sigma, p.momentum_scale)
+    np.tanh(momentum, out=momentum)
+    z = FEATURES.compute(panel, "zscore", period=p.mean_reversion_lookback)
+    return momentum, z, channel_position(panel, period=p.breakout_lookback)
 
 
 def base_score_arrays(

@@ -19,9 +19,11 @@ For every (t, symbol):
 Causal: every feature and the regime labels are trailing-window quantities and the exit side
 is a forward fill, so row t uses bars up to t only.
 
-Steps 3–5 run as one numba pass (:func:`harvester.strategies._kernels.composer_signals_nb`,
-an optimisation calls it once per trial); :func:`generate_reference` is the same strategy in
-plain numpy passes, its readable twin, and a property test requires the two to be equal.
+Steps 1 (but momentum's tanh) and 3–5 run as one numba pass
+(:func:`harvester.strategies._kernels.composer_signals_nb`, an optimisation calls it once per
+trial) on feature arrays shared across trials; :func:`generate_reference` is the same
+strategy in plain numpy passes, its readable twin, and property tests require the two to be
+equal bit for bit.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from harvester.data.panel import Panel
 from harvester.regimes.rules import rule_regimes_from_config
 from harvester.strategies._composer_blend import (
     BASE_STRATEGIES,
-    base_score_arrays,
     base_scores,
     eligible_mask,
+    kernel_inputs,
     regime_weight_table,
     regime_weights,
 )
@@ -135,8 +137,8 @@ def generate(panel: Panel, config: HarvesterConfig) -> StrategyOutput:
     p = params(config)
     table = regime_weight_table(_eligible(panel, config), p, config.composer.temperature)
     direction, exits, strength = composer_signals_nb(
-        base_score_arrays(panel, p), _labels(panel, config), table,
-        p.entry_threshold, p.exit_threshold,
+        kernel_inputs(panel, p), _labels(panel, config), table,
+        (p.mean_reversion_z, p.breakout_zone), (p.entry_threshold, p.exit_threshold),
     )  # fmt: skip
     signals = Signals(direction, exits, np.ones(direction.shape), strength)
     return StrategyOutput(signals, LazyDetails(lambda: _numpy_signals(panel, config)[1]))

@@ -19,13 +19,21 @@ from harvester.config.models import HarvesterConfig
 from harvester.config.strategies import ComposerStrategyConfig
 from harvester.data.bundled import load_sample
 from harvester.data.panel import Panel
+from harvester.features._memo import new_memo, sharing
 from harvester.regimes.rules import CHOP, TREND
 from harvester.strategies._composer_blend import (
+    breakout_score,
+    channel_position,
     eligible_mask,
+    kernel_inputs,
+    mean_reversion_score,
+    momentum_score,
+    momentum_sigma,
     regime_logits,
     regime_weights,
     softmax_weights,
 )
+from harvester.strategies._kernels import base_scores_nb, momentum_ratio_nb
 from harvester.strategies.composer import STRATEGY, generate, generate_reference
 from harvester.strategies.registry import STRATEGIES
 from harvester.testing import SyntheticParams, generate_market
@@ -351,3 +359,105 @@ def test_the_fused_kernel_equals_the_numpy_twin(
     expected_score = np.where(np.isfinite(blend), np.abs(blend), 0.0)
     np.testing.assert_array_equal(fused.signals.score, expected_score)
     assert fused.details.keys() == twin.details.keys()
+
+
+# -- the kernel's base scores equal the numpy definitions bit for bit ----------------------
+
+
+def assert_same_bits(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Equal NaN masks and equal bit patterns elsewhere (so −0.0 differs from 0.0)."""
+    nan = np.isnan(expected)
+    np.testing.assert_array_equal(np.isnan(actual), nan)
+    np.testing.assert_array_equal(actual[~nan].view(np.int64), expected[~nan].view(np.int64))
+
+
+@st.composite
+def awkward_panels(draw: st.DrawFn) -> Panel:
+    """Random walks, or closes on a small integer grid (flat windows, σ = 0, channel
+    positions at 0, ½, 1 and at the zone edges), with runs of NaN and of a repeated close."""
+    n, m = draw(st.integers(60, 120)), draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        close = 10.0 + rng.integers(0, 5, size=(n, m)).astype(np.float64)
+    else:
+        close = 50.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, size=(n, m)), axis=0))
+    for _ in range(draw(st.integers(0, 3))):  # a flat run: one close repeated
+        j, start, length = rng.integers(m), rng.integers(n), rng.integers(5, 40)
+        close[start : start + length, j] = close[start, j]
+    for _ in range(draw(st.integers(0, 2))):  # a gap of missing bars
+        j, start, length = rng.integers(m), rng.integers(n), rng.integers(1, 6)
+        close[start : start + length, j] = np.nan
+    spread = draw(st.sampled_from([0.0, 0.01]))
+    symbols = ("BTC-USD", "SPY", "TSLA", "ETH-USD")[:m]
+    return make_panel(dict(zip(symbols, close.T, strict=True)), spread=spread)
+
+
+score_params = st.fixed_dictionaries(
+    {
+        "momentum_fast": st.integers(1, 8),
+        "momentum_lookback": st.integers(9, 25),
+        "momentum_scale": st.sampled_from([0.5, 1.0]) | st.floats(1e-3, 10.0),
+        "mean_reversion_lookback": st.integers(2, 25),
+        "mean_reversion_z": st.sampled_from([1.0, 2.0]) | st.floats(0.05, 5.0),
+        "breakout_lookback": st.integers(2, 25),
+        "breakout_zone": st.sampled_from([0.2, 0.25, 0.5, 1.0]) | st.floats(1e-3, 1.0),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(panel=awkward_panels(), overrides=score_params)
+def test_the_kernel_scores_equal_the_numpy_scores_bit_for_bit(
+    panel: Panel, overrides: dict[str, Any]
+) -> None:
+    p = ComposerStrategyConfig.model_validate(overrides)
+    momentum, z, position = kernel_inputs(panel, p)
+    mean_reversion, breakout = base_scores_nb(z, position, p.mean_reversion_z, p.breakout_zone)
+    assert_same_bits(momentum, momentum_score(panel, p))
+    assert_same_bits(mean_reversion, mean_reversion_score(panel, p))
+    assert_same_bits(breakout, breakout_score(panel, p))
+    # And the fused signals equal the numpy twin's with these score parameters.
+    cfg = HarvesterConfig.model_validate({"strategies": {"composer": overrides}})
+    fused, twin = generate(panel, cfg), generate_reference(panel, cfg)
+    for name in fused.signals._fields:
+        np.testing.assert_array_equal(getattr(fused.signals, name), getattr(twin.signals, name))
+
+
+def test_momentum_ratio_by_hand() -> None:
+    fast = np.array([[3.0, 3.0, 3.0, np.nan, 3.0]])
+    slow = np.array([[1.0, 1.0, 1.0, 1.0, 1.0]])
+    sigma = np.array([[4.0, 0.0, np.nan, 0.0, -1.0]])
+    # gap 2 / (0.5 · 4) = 1; a flat window with a finite gap: 0; σ unknown, gap unknown or
+    # σ < 0: NaN.
+    ratio = momentum_ratio_nb(fast, slow, sigma, 0.5)
+    np.testing.assert_array_equal(ratio, [[1.0, 0.0, np.nan, np.nan, np.nan]])
+
+
+def test_mean_reversion_and_breakout_scores_by_hand() -> None:
+    z = np.array([[-5.0, -1.0, 0.0, 3.0, np.nan]])
+    position = np.array([[1.0, 0.0, 0.5, 0.9, np.nan]])
+    mean_reversion, breakout = base_scores_nb(z, position, 2.0, 0.2)
+    np.testing.assert_array_equal(mean_reversion, [[1.0, 0.5, 0.0, -1.0, np.nan]])
+    # x = 2·position − 1 = 1, −1, 0, 0.8; zone 0.2: ±1 at the edges, 0 inside and at 0.8.
+    np.testing.assert_allclose(breakout, [[1.0, -1.0, 0.0, 0.0, np.nan]], atol=1e-12)
+    _, halfway = base_scores_nb(z, np.array([[0.95, 0.05, 0.2, 0.8, 0.0]]), 2.0, 0.2)
+    np.testing.assert_allclose(halfway, [[0.5, -0.5, 0.0, 0.0, -1.0]], atol=1e-12)
+
+
+def test_a_study_shares_the_integer_parameter_intermediates() -> None:
+    panel = random_walk_panel(8, ("BTC-USD", "SPY"), n=120)
+    memo = new_memo()
+    outputs = []
+    for scale in (0.5, 2.0):
+        cfg = config(strategies={"composer": {"momentum_scale": scale}})
+        with sharing(memo):
+            sigma = momentum_sigma(panel, period=20)
+            position = channel_position(panel, period=20)
+            outputs.append(generate(panel, cfg).signals)
+            assert momentum_sigma(panel, period=20) is sigma
+            assert channel_position(panel, period=20) is position
+        alone = generate(panel, cfg).signals  # outside the memo: the same signals
+        for name in alone._fields:
+            np.testing.assert_array_equal(getattr(outputs[-1], name), getattr(alone, name))
+    upper = pd.DataFrame(panel.array("close")).rolling(20).std(ddof=0).to_numpy()
+    np.testing.assert_allclose(sigma, upper, rtol=1e-9, atol=1e-12)

@@ -89,31 +89,41 @@ class _Ewm:
 class _Window:
     """A rolling sum of the last ``size`` values (Neumaier-compensated, rebuilt exactly)."""
 
-    __slots__ = ("buffer", "carry", "since_rebuild", "size", "total")
+    __slots__ = ("buffer", "carry", "full", "since_rebuild", "size", "total")
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.buffer: deque[float] = deque(maxlen=size)
         self.total = self.carry = 0.0
         self.since_rebuild = 0
+        self.full = False
 
     def push(self, x: float) -> float:
         """Add ``x`` and return the sum of the window (NaN until it is full)."""
-        buffer, total, carry = self.buffer, self.total, self.carry
-        if len(buffer) == self.size:
+        # The hot path of the stream: locals and conditional expressions instead of abs()
+        # (same comparisons, so the same sums bit for bit).
+        buffer, total, carry, full = self.buffer, self.total, self.carry, self.full
+        if full:
             old = -buffer[0]
             moved = total + old
-            carry += (total - moved) + old if abs(total) >= abs(old) else (old - moved) + total
+            if (total if total >= 0.0 else -total) >= (old if old >= 0.0 else -old):
+                carry += (total - moved) + old
+            else:
+                carry += (old - moved) + total
             total = moved
         buffer.append(x)
         moved = total + x
-        carry += (total - moved) + x if abs(total) >= abs(x) else (x - moved) + total
-        self.since_rebuild += 1
-        if self.since_rebuild >= self.size:
-            self.total, self.carry, self.since_rebuild = math.fsum(buffer), 0.0, 0
+        if (total if total >= 0.0 else -total) >= (x if x >= 0.0 else -x):
+            carry += (total - moved) + x
         else:
-            self.total, self.carry = moved, carry
-        return self.total + self.carry if len(buffer) == self.size else NAN
+            carry += (x - moved) + total
+        since = self.since_rebuild + 1
+        if since >= self.size:
+            moved, carry, since = math.fsum(buffer), 0.0, 0
+        self.total, self.carry, self.since_rebuild = moved, carry, since
+        if not full:
+            full = self.full = len(buffer) == self.size
+        return moved + carry if full else NAN
 
 
 class _ZWindow:
@@ -214,52 +224,35 @@ class SymbolIndicators:
 
     def update_bar(self, high: float, low: float, close: float, volume: float) -> None:
         """Advance every bar indicator by one bar."""
+        # One frame per bar (the per-indicator steps inlined): this runs on every bar.
         previous = self._prev_close
         self._prev_close = close
-        self._update_rsi(close - previous)
-        self._update_macd(close)
+        change = close - previous
+        if change == change:  # RSI
+            gains = self._gains.push(change if change > 0.0 else 0.0)
+            losses = self._losses.push(-change if change < 0.0 else 0.0)
+            if gains == gains:
+                total = gains + losses
+                self.rsi = 100.0 * gains / total if total != 0.0 else 50.0
+        line = self._macd_fast.push(close) - self._macd_slow.push(close)
+        if line == line:
+            self.macd = line
+            signal = self.macd_signal = self._macd_signal.push(line)
+            self.macd_hist = line - signal
         if previous == previous:
             wide = max(high - low, abs(high - previous), abs(low - previous))
             self.atr = self._atr.push(wide)
         else:
             self.atr = self._atr.push(high - low)
-        self._update_zscore(close, previous)
-        self._update_volume(high, low, close, volume)
-
-    def _update_rsi(self, change: float) -> None:
-        if change != change:
-            return
-        gains = self._gains.push(change if change > 0.0 else 0.0)
-        losses = self._losses.push(-change if change < 0.0 else 0.0)
-        if gains == gains:
-            total = gains + losses
-            self.rsi = 100.0 * gains / total if total != 0.0 else 50.0
-
-    def _update_macd(self, close: float) -> None:
-        fast = self._macd_fast.push(close)
-        slow = self._macd_slow.push(close)
-        line = fast - slow
-        if line != line:
-            return
-        self.macd = line
-        signal = self._macd_signal.push(line)
-        self.macd_signal = signal
-        self.macd_hist = line - signal
-
-    def _update_zscore(self, close: float, previous: float) -> None:
-        self._z_flat_run = self._z_flat_run + 1 if close == previous else 1
+        self._z_flat_run = flat = self._z_flat_run + 1 if close == previous else 1
         z = self._z_window.push(close)
         if z == z:
-            self.zscore = 0.0 if self._z_flat_run >= self._z_window.size else z
-
-    def _update_volume(self, high: float, low: float, close: float, volume: float) -> None:
-        price = (high + low + close) / 3.0
-        value = self._vwap_value.push(price * volume)
+            self.zscore = 0.0 if flat >= self._z_window.size else z
+        value = self._vwap_value.push((high + low + close) / 3.0 * volume)
         traded = self._vwap_volume.push(volume)
         self.vwap = value / traded if traded != 0.0 else NAN
-        total = self._volume.push(volume)
-        self.volume_mean = total / self._volume.size
-        self.volume_ratio = volume / self.volume_mean if self.volume_mean != 0.0 else NAN
+        mean = self.volume_mean = self._volume.push(volume) / self._volume.size
+        self.volume_ratio = volume / mean if mean != 0.0 else NAN
 
     def update_trade(
         self, price: float, size: float, bid: float | None = None, ask: float | None = None

@@ -66,15 +66,36 @@ _ROW_FIELDS = (
 
 
 class _Rows:
-    """The decision points of one batch: event index and rule inputs, column by column."""
+    """The decision points of one batch: event index and rule inputs (one tuple per row,
+    fields in :data:`_ROW_FIELDS` order; turned into columns once, in pass 2)."""
+
+    __slots__ = ("below", "event", "values")
 
     def __init__(self) -> None:
         self.event: list[int] = []
         self.below: list[bool] = []
-        self.columns: dict[str, list[float]] = {name: [] for name in _ROW_FIELDS}
+        self.values: list[tuple[float, ...]] = []
 
-    def array(self, name: str) -> np.ndarray:
-        return np.asarray(self.columns[name], dtype=np.float64)
+    def columns(self) -> np.ndarray:
+        """The rule inputs as a ``(field, row)`` array (each field's row contiguous)."""
+        matrix = np.array(self.values, dtype=np.float64).reshape(-1, len(_ROW_FIELDS))
+        return np.ascontiguousarray(matrix.T)
+
+
+class _Plan:
+    """Pass 2's verdicts for pass 3: the row of each decision point's event, and per row
+    (as Python bools) whether the rules say exit (when held) or buy (when flat)."""
+
+    __slots__ = ("decided", "enter", "leave", "row_of", "rows")
+
+    def __init__(self, rows: _Rows, decided: BrainDecision | None) -> None:
+        self.rows, self.decided = rows, decided
+        self.row_of = {event: r for r, event in enumerate(rows.event)}
+        self.leave: list[bool] = []
+        self.enter: list[bool] = []
+        if decided is not None:
+            self.leave = (decided.exit | (decided.direction < 0)).tolist()
+            self.enter = (decided.direction > 0).tolist()
 
 
 class Brain:
@@ -150,23 +171,27 @@ class Brain:
         self, events: Sequence[Event], times: list[float]
     ) -> tuple[_Rows, dict[int, frozenset[str]]]:
         rows, changes = _Rows(), {}
-        benchmark = self.benchmark
+        benchmark, watch, indicators = self.benchmark, self.active, self.indicators
+        watching = watch.path is not None
+        active = watch.symbols
+        add_time = times.append
         for i, event in enumerate(events):
             now = event.ts.timestamp()
-            times.append(now)
-            if self.active.poll(now):
+            add_time(now)
+            if watching and watch.poll(now):
                 changes[i] = self._prune_inputs()
-            benchmark.refresh(now)
+                active = watch.symbols
+            if now >= benchmark.next_refresh:
+                benchmark.refresh(now)
             kind = type(event)
             if kind is Bar:
-                self._observe_bar(i, event, now, rows)  # type: ignore[arg-type]
+                self._observe_bar(i, event, now, rows, active)  # type: ignore[arg-type]
             elif kind is Trade:
                 trade: Trade = event  # type: ignore[assignment]
-                if self._is_active(trade.symbol):
-                    self.indicators.update_trade(
-                        trade.symbol, price=trade.price, size=trade.size, bid=trade.bid,
-                        ask=trade.ask,
-                    )  # fmt: skip
+                if active is None or trade.symbol in active:
+                    indicators.get(trade.symbol).update_trade(
+                        trade.price, trade.size, trade.bid, trade.ask
+                    )
             elif kind is News:
                 self._observe_news(event, now)  # type: ignore[arg-type]
         return rows, changes
@@ -183,15 +208,16 @@ class Brain:
             del self._closes[symbol]
         return active
 
-    def _observe_bar(self, i: int, bar: Bar, now: float, rows: _Rows) -> None:
+    def _observe_bar(
+        self, i: int, bar: Bar, now: float, rows: _Rows, active: frozenset[str] | None
+    ) -> None:
         symbol, close = bar.symbol, bar.close
         if symbol == self.settings.benchmark:
             self.benchmark.update(int(now // _DAY), close)
-        if not self._is_active(symbol):
+        if active is not None and symbol not in active:
             return
-        state = self.indicators.update_bar(
-            symbol, high=bar.high, low=bar.low, close=close, volume=bar.volume
-        )
+        state = self.indicators.get(symbol)
+        state.update_bar(bar.high, bar.low, close, bar.volume)
         history = self._closes.get(symbol)
         if history is None:
             history = self._closes[symbol] = deque(maxlen=self.params.momentum_lookback + 1)
@@ -202,22 +228,20 @@ class Brain:
         macd = NAN
         if technical and p.use_macd and hist == hist and atr == atr:
             macd = math.tanh(hist / atr) if atr != 0.0 else 0.0
-        c = rows.columns
         rows.event.append(i)
         rows.below.append(self.benchmark.below)
-        c["sentiment"].append(self.news.sentiment(symbol, now))
-        full = len(history) == history.maxlen
-        c["momentum"].append(close / history[0] - 1.0 if full else NAN)
-        c["rsi_score"].append((50.0 - state.rsi) / 50.0 if technical else NAN)
-        c["macd_score"].append(macd)
-        c["zscore"].append(state.zscore if p.use_zscore_mean_reversion else NAN)
         use_vwap = p.use_vwap_anchor and vwap == vwap and vwap != 0.0
-        c["vwap_extension"].append(close / vwap - 1.0 if use_vwap else NAN)
-        c["atr"].append(atr)
-        c["close"].append(close)
-        c["adv"].append(state.volume_mean)
-        c["ofi"].append(state.ofi)
-        c["volume_ratio"].append(state.volume_ratio)
+        rows.values.append(
+            (
+                self.news.sentiment(symbol, now),
+                close / history[0] - 1.0 if len(history) == history.maxlen else NAN,
+                (50.0 - state.rsi) / 50.0 if technical else NAN,
+                macd,
+                state.zscore if p.use_zscore_mean_reversion else NAN,
+                close / vwap - 1.0 if use_vwap else NAN,
+                atr, close, state.volume_mean, state.ofi, state.volume_ratio,
+            )
+        )  # fmt: skip
 
     def _observe_news(self, news: News, now: float) -> None:
         symbols = [s for s in news.symbols if self._is_active(s)]
@@ -240,11 +264,11 @@ class Brain:
 
     def _decide(self, rows: _Rows) -> BrainDecision:
         zero = np.zeros(len(rows.event))  # chart patterns abstain in the stream
+        sentiment, momentum, rsi, macd, zscore, vwap = rows.columns()[:6]
         return self.rules.decide(
             BrainInputs(
-                rows.array("sentiment"), rows.array("momentum"), rows.array("rsi_score"),
-                rows.array("macd_score"), zero, zero, rows.array("zscore"),
-                rows.array("vwap_extension"), np.asarray(rows.below, dtype=bool),
+                sentiment, momentum, rsi, macd, zero, zero, zscore, vwap,
+                np.asarray(rows.below, dtype=bool),
             )
         )  # fmt: skip
 
@@ -260,7 +284,7 @@ class Brain:
         changes: dict[int, frozenset[str]],
     ) -> list[list[Decision]]:
         out: list[list[Decision]] = [[] for _ in events]
-        row_of = {event: r for r, event in enumerate(rows.event)}
+        plan = _Plan(rows, decided)
         book, last_price = self.desk.book, self.desk.last_price
         for i, event in enumerate(events):
             now = times[i]
@@ -275,19 +299,39 @@ class Brain:
                 trade: Trade = event  # type: ignore[assignment]
                 self._on_trade(trade, now, self._event_id(event, ids, i), out[i])
             elif kind is Bar:
-                bar: Bar = event  # type: ignore[assignment]
-                if self._tracks(bar.symbol):
-                    last_price[bar.symbol] = bar.close
-                held = book.positions.get(bar.symbol)
-                if held is not None:
-                    held.bars += 1
-                if bar.symbol in self.desk.replays:
-                    self._replay(bar.symbol, now, event, ids, i, out[i])
-                    continue
-                r = row_of.get(i)
-                if r is not None and decided is not None:
-                    self._on_row(bar, now, self._event_id(event, ids, i), rows, decided, r, out[i])
+                self._on_bar(event, now, ids, i, plan, out[i])  # type: ignore[arg-type]
         return out
+
+    def _on_bar(
+        self,
+        bar: Bar,
+        now: float,
+        ids: Sequence[str] | None,
+        i: int,
+        plan: _Plan,
+        out: list[Decision],
+    ) -> None:
+        desk, symbol = self.desk, bar.symbol
+        positions = desk.book.positions
+        acting = self._acting_active
+        if acting is None or symbol in acting or symbol in positions:
+            desk.last_price[symbol] = bar.close
+        held = positions.get(symbol)
+        if held is not None:
+            held.bars += 1
+        if desk.replays and symbol in desk.replays:
+            self._replay(symbol, now, bar, ids, i, out)
+            return
+        r = plan.row_of.get(i)
+        if r is None or plan.decided is None:
+            return
+        if held is not None and plan.leave[r]:
+            out.append(self._exit(held, bar.close, "signal", now, self._event_id(bar, ids, i)))
+        elif held is None and plan.enter[r]:
+            event_id = self._event_id(bar, ids, i)
+            out.append(self._enter(bar, now, event_id, plan.rows, plan.decided, r))
+        else:
+            desk.counts["hold"] += 1
 
     def _tracks(self, symbol: str) -> bool:
         active = self._acting_active
@@ -334,13 +378,14 @@ class Brain:
 
     def _on_trade(self, trade: Trade, now: float, event_id: str, out: list[Decision]) -> None:
         symbol, price, desk = trade.symbol, trade.price, self.desk
-        if self._tracks(symbol):
+        acting = self._acting_active
+        if acting is None or symbol in acting or symbol in desk.book.positions:
             desk.last_price[symbol] = price
         try:
             desk.hooks.on_price(symbol, int(now * 1e9), price)
         except Exception:  # learning never stops trading
             logger.exception("learning hook on_price failed")
-        if symbol in desk.replays:  # booked before a restart: report it, decide nothing new
+        if desk.replays and symbol in desk.replays:  # booked before a restart: report it only
             replayed = desk.replay(symbol, now, event_id, _TRADE_INTENTS)
             if replayed is not None:
                 out.append(replayed)
@@ -365,30 +410,16 @@ class Brain:
             self.desk.last_order.pop(symbol, None)
         return decision
 
-    def _on_row(
-        self,
-        bar: Bar,
-        now: float,
-        event_id: str,
-        rows: _Rows,
-        decided: BrainDecision,
-        r: int,
-        out: list[Decision],
-    ) -> None:
-        symbol, desk = bar.symbol, self.desk
-        position = desk.book.positions.get(symbol)
-        if position is not None and (decided.exit[r] or decided.direction[r] < 0):
-            out.append(self._exit(position, bar.close, "signal", now, event_id))
-        elif position is None and decided.direction[r] > 0:
-            context = self._context(rows, decided, r)
-            votes = f"{int(decided.positive[r])}+/{int(decided.negative[r])}-"
-            size = float(decided.size[r])
-            out.append(desk.buy(symbol, bar.close, now, event_id, context, size, votes))
-        else:
-            desk.counts["hold"] += 1
+    def _enter(
+        self, bar: Bar, now: float, event_id: str, rows: _Rows, decided: BrainDecision, r: int
+    ) -> Decision:
+        context = self._context(rows, decided, r)
+        votes = f"{int(decided.positive[r])}+/{int(decided.negative[r])}-"
+        size = float(decided.size[r])
+        return self.desk.buy(bar.symbol, bar.close, now, event_id, context, size, votes)
 
     def _context(self, rows: _Rows, decided: BrainDecision, r: int) -> dict[str, float]:
-        context = {name: rows.columns[name][r] for name in _ROW_FIELDS}
+        context = dict(zip(_ROW_FIELDS, rows.values[r], strict=True))
         context.update({f"vote_{s}": float(decided.votes[r, k]) for k, s in enumerate(SOURCES)})
         context["technical_score"] = float(decided.technical_score[r])
         context["market_filter"] = float(rows.below[r])

@@ -83,6 +83,7 @@ class Desk:
         self.stored = stored
         self.replays: dict[str, dict[str, Replay]] = {}
         self.replay_until = -1
+        self._warm_kernels()
         if stored is not None:
             stored.restore(self.book)
             for symbol, position in self.book.positions.items():
@@ -92,6 +93,14 @@ class Desk:
                     "restored %d open positions, cash %.2f", len(self.book.positions),
                     self.book.cash,
                 )  # fmt: skip
+
+    def _warm_kernels(self) -> None:
+        """Load the compiled sizing, cost and exit-level kernels now (pure calls, results
+        unused), so the first order does not pay for it in the event loop."""
+        qty = self.sizer.quantity(100_000.0, 100.0, 1.0, 1.0)
+        self.costs.slippage(100.0, qty, 1.0, 1e6)
+        self.costs.fee(100.0, qty)
+        initial_levels(1, 100.0, 1.0, self.sizer.stop_atr, self.sizer.target_atr)
 
     def expect_redelivery(self, recorded: Collection[str]) -> int:
         """After a restart: the recent orders whose client order ids are not in ``recorded``

@@ -325,3 +325,46 @@ def test_sigterm_sets_the_stop_flag_and_the_old_handler_comes_back() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         assert flag()
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_batch_of_valid_events_is_decided_in_one_call_and_a_short_answer_fails() -> None:
+    handler, ledger = BatchBuyer(), MemoryLedger()
+    dead = Processor(handler, ledger).process([("1", BAR), ("1", BAR), ("2", BAR)])
+    assert dead == [] and handler.batches == [["1", "2"]]  # the repeated id decided once
+    assert [e.decisions for e in ledger.entries.values()] == [(Decision("A", "buy", "test"),)] * 2
+
+    class Short(BatchBuyer):
+        def decide_batch(
+            self, events: Sequence[Event], ids: Sequence[str] | None = None
+        ) -> list[list[Decision]]:
+            return []
+
+    with pytest.raises(ValueError, match="0 lists for 1"):
+        Processor(Short(), MemoryLedger()).process([("1", BAR)])
+
+
+def test_whitespace_only_lines_are_blank_and_line_endings_are_cut() -> None:
+    letters: list[tuple[str, DeadLetter]] = []
+    lines = [b" \t\r\n", b"nope \r\n", b"\r\n", b"x"]
+    stats = consume_lines(
+        lines, Processor(_buy_bars, MemoryLedger()), dead_sink=lambda i, d: letters.append((i, d))
+    )
+    assert stats.dead_lettered == 2
+    assert [(i, d.line) for i, d in letters] == [("line:2", b"nope "), ("line:4", b"x")]
+
+
+def test_ledger_entries_stay_out_of_the_collector_and_the_consumer_freezes_start_up() -> None:
+    import gc
+
+    from harvester.live.ledger import LedgerEntry
+
+    entry = LedgerEntry("1", "ok", (Decision("A", "buy"),))
+    assert not gc.is_tracked(entry) and entry.decisions[0].action == "buy"
+    ledger = MemoryLedger()
+    assert ledger.record([entry, LedgerEntry("2", "dead")]) == 2
+    assert ledger.record([LedgerEntry("1", "dead"), LedgerEntry("3", "ok")]) == 1
+    assert [(k, e.status) for k, e in ledger.entries.items()] == [
+        ("1", "ok"), ("2", "dead"), ("3", "ok"),
+    ]  # fmt: skip
+    consume_lines([BAR], Processor(_buy_bars, MemoryLedger()), dead_sink=lambda i, d: None)
+    assert gc.get_freeze_count() > 0

@@ -1,6 +1,6 @@
 """The web dashboard end to end: the real service (uvicorn on a loopback port) in headless Chromium.
 
-The store is the service tests' hand-made seed (``tests/unit/service/conftest.py``): four
+The store is the service tests' hand-made seed (``harvester.testing.service_seed``): four
 equity days, positions AAPL and MSFT, 14 closed trades (3 AAPL, 1 MSFT, 10 SPY). Selenium
 drives Debian's ``chromium`` through the system ``chromedriver``. On a machine without them the
 test is skipped with the reason; with ``HARVESTER_REQUIRE_SERVICES=1`` (CI) it fails instead,
@@ -12,11 +12,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -25,11 +23,11 @@ import uvicorn
 
 from harvester.service import ServiceState, create_app
 from harvester.store import open_store
+from harvester.testing.service_seed import no_network, seed, settings_for
 from harvester.testing.services import REQUIRE_ENV, services_required
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SEED_MODULE = Path(__file__).parents[1] / "unit" / "service" / "conftest.py"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 WAIT_SECONDS = 20.0
 
@@ -52,28 +50,13 @@ def _require_browser() -> None:
     pytest.skip(reason)
 
 
-def load_seed() -> ModuleType:
-    """The service tests' seeding helpers (``seed``, ``settings_for``), loaded by path."""
-    spec = importlib.util.spec_from_file_location("harvester_service_seed", SEED_MODULE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def _no_network(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("no network in tests", request=request)
-
-
 @pytest.fixture
 def base_url(tmp_path: Path) -> Iterator[str]:
     """The service over the seeded store, served by uvicorn in a thread on an ephemeral port."""
-    seed = load_seed()
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}", environ={})
-    seed.seed(store)
+    seed(store)
     state = ServiceState(
-        seed.settings_for(store), http=httpx.Client(transport=httpx.MockTransport(_no_network))
+        settings_for(store), http=httpx.Client(transport=httpx.MockTransport(no_network))
     )
     # A socket bound and listening before the thread starts: the browser's first connection
     # waits in the backlog until uvicorn accepts it, so nothing has to poll for readiness.

@@ -1,18 +1,14 @@
 """Fuzz the service's API with schemathesis against its own OpenAPI description: no 5xx.
 
 The app runs in-process (ASGI, no network) over a SQLite store seeded by hand (the seed of
-``tests/unit/service/conftest.py``). Generated inputs come from ``/openapi.json``; every
+``harvester.testing.service_seed``). Generated inputs come from ``/openapi.json``; every
 response must be below 500 (``not_a_server_error``). Derandomized and capped so it stays short.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -26,32 +22,17 @@ from schemathesis.core.result import Ok
 
 from harvester.service import ServiceState, create_app
 from harvester.store import open_store
+from harvester.testing.service_seed import no_network, seed, settings_for
 
 EXAMPLES = 50  # per operation and mode: 8 × 2 × 50 calls, a few seconds
-SEED_MODULE = Path(__file__).parents[1] / "unit" / "service" / "conftest.py"
-
-
-def load_seed() -> ModuleType:
-    """The service tests' seeding helpers (``seed``, ``settings_for``), loaded by path."""
-    spec = importlib.util.spec_from_file_location("harvester_service_seed", SEED_MODULE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def _no_network(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("no network in tests", request=request)
 
 
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    seed = load_seed()
     store = open_store(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'store.db'}", environ={})
-    seed.seed(store)
+    seed(store)
     state = ServiceState(
-        seed.settings_for(store), http=httpx.Client(transport=httpx.MockTransport(_no_network))
+        settings_for(store), http=httpx.Client(transport=httpx.MockTransport(no_network))
     )
     try:
         yield create_app(state)

@@ -1,6 +1,6 @@
 """A 2-second CI variant of ``bench/load_service.py``: no errors under concurrent load.
 
-The service (uvicorn in a thread, the hand-made seed of ``tests/unit/service/conftest.py``)
+The service (uvicorn in a thread, the hand-made seed of ``harvester.testing.service_seed``)
 gets ``/metrics`` and ``/report`` from three client threads for two seconds; every response
 must be a 200 with a body, and both endpoints must have been served.
 """
@@ -20,6 +20,7 @@ import httpx
 
 from harvester.service import ServiceState, create_app
 from harvester.store import Store, open_store
+from harvester.testing.service_seed import Clock, no_network, seed, settings_for
 
 ROOT = Path(__file__).parents[2]
 
@@ -33,17 +34,12 @@ def _module(name: str, path: Path) -> ModuleType:
     return module
 
 
-def _no_network(request: httpx.Request) -> httpx.Response:
-    raise httpx.ConnectError("no network in tests", request=request)
-
-
 def test_two_seconds_of_load_give_no_errors(tmp_path: Path) -> None:
-    seed = _module("harvester_service_seed", ROOT / "tests" / "unit" / "service" / "conftest.py")
     load = _module("harvester_load_service", ROOT / "bench" / "load_service.py")
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}", environ={})
-    seed.seed(store)
+    seed(store)
     state = ServiceState(
-        seed.settings_for(store), http=httpx.Client(transport=httpx.MockTransport(_no_network))
+        settings_for(store), http=httpx.Client(transport=httpx.MockTransport(no_network))
     )
     try:
         with load.serve_in_thread(create_app(state)) as url:
@@ -77,20 +73,18 @@ def test_the_load_scripts_store_has_the_journal_it_says(tmp_path: Path) -> None:
 
 
 def _state(tmp_path: Path, clock: Callable[[], datetime]) -> tuple[ServiceState, Store]:
-    seed = _module("harvester_service_seed", ROOT / "tests" / "unit" / "service" / "conftest.py")
     store = open_store(f"sqlite:///{tmp_path / 'store.db'}", environ={})
-    seed.seed(store)
+    seed(store)
     state = ServiceState(
-        seed.settings_for(store),
+        settings_for(store),
         clock=clock,
-        http=httpx.Client(transport=httpx.MockTransport(_no_network)),
+        http=httpx.Client(transport=httpx.MockTransport(no_network)),
     )
     return state, store
 
 
 def test_a_reader_gets_the_previous_report_while_a_refresh_runs(tmp_path: Path) -> None:
-    seed = _module("harvester_service_seed", ROOT / "tests" / "unit" / "service" / "conftest.py")
-    clock = seed.Clock()
+    clock = Clock()
     state, store = _state(tmp_path, clock)
     try:
         first = state.report_json()
@@ -116,8 +110,7 @@ def test_a_reader_gets_the_previous_report_while_a_refresh_runs(tmp_path: Path) 
 
 
 def test_with_a_background_refresher_requests_never_refresh(tmp_path: Path) -> None:
-    seed = _module("harvester_service_seed", ROOT / "tests" / "unit" / "service" / "conftest.py")
-    clock = seed.Clock()
+    clock = Clock()
     state, store = _state(tmp_path, clock)
     try:
         metrics = state.metrics_text()

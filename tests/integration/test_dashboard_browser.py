@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from harvester.service import ServiceState, create_app
 from harvester.store import open_store
-from harvester.testing.service_seed import no_network, seed, settings_for
+from harvester.testing.service_seed import no_network, seed, serve_in_thread, settings_for
 from harvester.testing.services import REQUIRE_ENV, services_required
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,20 +55,10 @@ def base_url(tmp_path: Path) -> Iterator[str]:
     state = ServiceState(
         settings_for(store), http=httpx.Client(transport=httpx.MockTransport(no_network))
     )
-    # A socket bound and listening before the thread starts: the browser's first connection
-    # waits in the backlog until uvicorn accepts it, so nothing has to poll for readiness.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with serve_in_thread(create_app(state)) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         store.close()
 
 

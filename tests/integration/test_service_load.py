@@ -20,7 +20,7 @@ import httpx
 
 from harvester.service import ServiceState, create_app
 from harvester.store import Store, open_store
-from harvester.testing.service_seed import Clock, no_network, seed, settings_for
+from harvester.testing.service_seed import Clock, no_network, seed, serve_in_thread, settings_for
 
 ROOT = Path(__file__).parents[2]
 
@@ -42,7 +42,7 @@ def test_two_seconds_of_load_give_no_errors(tmp_path: Path) -> None:
         settings_for(store), http=httpx.Client(transport=httpx.MockTransport(no_network))
     )
     try:
-        with load.serve_in_thread(create_app(state)) as url:
+        with serve_in_thread(create_app(state)) as url:
             stats = load.run_load(url, seconds=2.0, threads=3)
     finally:
         state.close()

@@ -16,8 +16,13 @@ The seed (account ``paper``):
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import pandas as pd
@@ -155,3 +160,26 @@ def settings_for(store: Store, **changes: object) -> ServiceSettings:
 def no_network(request: httpx.Request) -> httpx.Response:
     """An httpx transport handler that refuses every request (tests run offline)."""
     raise httpx.ConnectError("no network in tests", request=request)
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """An ASGI ``app`` served by uvicorn in a thread on a free loopback port: yields its URL.
+
+    The socket listens before the thread starts, so the first requests wait in the backlog
+    instead of failing; nothing polls for readiness.
+    """
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -20,7 +20,7 @@ books exactly the trades of one backtest over the whole period (``tests/unit/liv
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -29,14 +29,15 @@ import pandas as pd
 
 from harvester.backtest._arrays import EngineParams
 from harvester.backtest.engine import run_backtest
-from harvester.backtest.inputs import engine_params, market_arrays
+from harvester.backtest.inputs import market_arrays
 from harvester.backtest.result import BacktestResult
 from harvester.backtest.trade_regimes import trade_regimes, with_regime_names
 from harvester.config.models import HarvesterConfig
-from harvester.core.errors import ConfigError, DataError
+from harvester.core.errors import BrokerRejection, ConfigError, DataError
 from harvester.data.panel import Panel
 from harvester.live.brokers.base import Broker
 from harvester.live.daily import DailyOutcome, DailyPlan, EngineFill, execute_plan, plan_orders
+from harvester.live.next_session import Holding, send_next_orders
 from harvester.live.paper import PaperBroker, session_time
 from harvester.store import Store
 from harvester.store.repository import EquitySnapshot, Position, Trade, finish_run, record_run
@@ -44,7 +45,7 @@ from harvester.strategies.base import Strategy
 from harvester.strategies.registry import STRATEGIES
 from harvester.strategies.signals import Signals
 
-__all__ = ["Replay", "book_daily", "daily_plan", "replay", "run_daily", "run_name"]
+__all__ = ["Replay", "book_daily", "daily_plan", "holdings", "replay", "run_daily", "run_name"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,23 +172,24 @@ def _trade(
     )  # fmt: skip
 
 
-def _levels(rep: Replay, row: Any) -> tuple[float | None, float | None]:
-    """The initial stop and target of an open trade: ATR multiples at its decision bar."""
-    params = engine_params(rep.config)
-    index = rep.panel.index
-    entry = int(index.searchsorted(pd.Timestamp(row.entry_time)))
-    decision = max(entry - (0 if params.fill_at_close else 1), 0)
-    atr = float(rep.atr[decision, rep.panel.symbols.index(str(row.symbol))])
-    side = 1 if row.side == "long" else -1
-    stop, target = atr_levels(float(row.entry_price), side, atr, params)
-    return _optional(float(stop)), _optional(float(target))
+def _protective_stop(side: float, stop: float, trail: float) -> float | None:
+    """The level that exits a position first: its stop or its trailing stop, whichever is
+    nearer the price (a NaN level is not set)."""
+    levels = [level for level in (stop, trail) if math.isfinite(level)]
+    if not levels or side == 0:
+        return None
+    return max(levels) if side > 0 else min(levels)
 
 
 def _position(rep: Replay, row: Any, strategy: str, account: str) -> Position:
-    stop, target = _levels(rep, row)
+    levels = rep.result.book.loc[str(row.symbol), ["stop", "target", "trail"]]
+    stop_level, target_level, trail_level = (float(v) for v in levels.to_numpy(dtype=np.float64))
+    side = 1 if row.side == "long" else -1
+    stop = _protective_stop(side, stop_level, trail_level)
+    target = _optional(target_level)
     opened = session_time(pd.Timestamp(row.entry_time).date())
     return Position(
-        symbol=str(row.symbol), side=1 if row.side == "long" else -1, qty=float(row.qty),
+        symbol=str(row.symbol), side=side, qty=float(row.qty),
         avg_price=float(row.entry_price), opened_at=opened, stop=stop, target=target,
         strategy=strategy, account=account,
     )  # fmt: skip
@@ -253,24 +255,69 @@ def _check_account(broker: Broker, account: str) -> None:
         )
 
 
+def holdings(rep: Replay) -> tuple[Holding, ...]:
+    """The engine's book after the session, per symbol: what a real broker is sent
+    (:mod:`harvester.live.next_session`)."""
+    out = []
+    for symbol, row in rep.result.book.iterrows():
+        position = float(row["position"])
+        order = str(row["order"])
+        target = position
+        if order == "exit":
+            target = 0.0
+        elif order in ("entry", "reverse"):
+            target = (1.0 if row["side"] == "long" else -1.0) * float(row["qty"])
+        intent = {"none": "", "entry": "entry"}.get(order, str(row["exit_reason"]))
+        stop = _protective_stop(position, float(row["stop"]), float(row["trail"]))
+        out.append(Holding(str(symbol), position, target, intent, stop))
+    return tuple(out)
+
+
 def book_daily(
     store: Store, broker: Broker, rep: Replay, *, account: str = "paper"
 ) -> DailyOutcome:
-    """Act on a replay's last session: submit its orders and record everything (the second
-    half of :func:`run_daily`, for callers that replay themselves, e.g. the scan)."""
+    """Act on a replay's last session and record everything (the second half of
+    :func:`run_daily`, for callers that replay themselves, e.g. the scan).
+
+    The paper broker books the session's fills; a real broker, after the close, is sent the
+    orders for the next open (:mod:`harvester.live.next_session`). The store records the
+    engine's closed trades, positions and equity either way.
+    """
     _check_account(broker, account)
+    if not isinstance(broker, PaperBroker) and broker.clock().is_open:
+        raise BrokerRejection(
+            f"the market is open: the daily step sends {broker.name} the orders for the next "
+            "open after the close"
+        )
     run_id = record_run(store, "daily")
     plan = daily_plan(rep, account=account, run_id=run_id)
-    if isinstance(broker, PaperBroker):
-        last = rep.panel.frame("close").iloc[-1].dropna()
-        marks = {str(symbol): float(price) for symbol, price in last.items()}
-        broker.session(
-            plan.day, {o.request.client_order_id: o.fill for o in plan.orders}, marks=marks
-        )
     try:
-        outcome = execute_plan(store, broker, plan, account=account, run_id=run_id)
+        if isinstance(broker, PaperBroker):
+            _paper_session(broker, rep, plan)
+            outcome = execute_plan(store, broker, plan, account=account, run_id=run_id)
+        else:
+            outcome = _with_broker(store, broker, rep, plan, account=account, run_id=run_id)
     except BaseException:
         finish_run(store, run_id, "failed")
         raise
     finish_run(store, run_id, "ok")
     return outcome
+
+
+def _paper_session(broker: PaperBroker, rep: Replay, plan: DailyPlan) -> None:
+    last = rep.panel.frame("close").iloc[-1].dropna()
+    marks = {str(symbol): float(price) for symbol, price in last.items()}
+    broker.session(plan.day, {o.request.client_order_id: o.fill for o in plan.orders}, marks=marks)
+
+
+def _with_broker(
+    store: Store, broker: Broker, rep: Replay, plan: DailyPlan, *, account: str, run_id: int
+) -> DailyOutcome:
+    # The session's fills happened at the broker (yesterday's orders, resting stops): record
+    # the engine's book, then send what it does at the next open.
+    recorded = execute_plan(store, broker, replace(plan, orders=()), account=account)
+    sent = send_next_orders(
+        store, broker, holdings(rep), day=plan.day, run=run_name(rep.strategy, account),
+        account=account, run_id=run_id,
+    )  # fmt: skip
+    return replace(recorded, orders=sent.orders, rejected=sent.rejected, next=sent)

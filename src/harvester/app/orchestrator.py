@@ -43,6 +43,8 @@ from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError
 from harvester.data.calendars import sessions
 from harvester.data.panel import Panel
+from harvester.live.brokers.base import Broker
+from harvester.live.brokers.registry import open_broker
 from harvester.live.scheduler import Job, Scheduler, parse_time
 from harvester.notify import Notifier
 from harvester.research.executors import Executor, SerialExecutor
@@ -100,16 +102,27 @@ def run_scan(
     as_of: str | date | None = None,
     store: Store | None = None,
     notifier: Notifier | None = None,
+    broker: Broker | None = None,
 ) -> ScanReport:
-    """The daily scan with ``orchestrator.scan_strategy`` (see :mod:`harvester.app.scan`);
-    its new signals and closed positions go to ``notifier`` (default: the environment's)."""
+    """The daily scan with ``orchestrator.scan_strategy`` (see :mod:`harvester.app.scan`)
+    through ``broker`` (default: ``orchestrator.broker``); its new signals and closed
+    positions go to ``notifier`` (default: the environment's)."""
     strategy = ctx.config.orchestrator.scan_strategy
     day = None if as_of is None else _today(ctx, as_of).isoformat()
     report = scan_session(ctx.for_strategy(strategy), spec, strategy=strategy, as_of=day,
-                          store=store)  # fmt: skip
+                          store=store, broker=broker or _daily_broker(ctx))  # fmt: skip
     with _alerting(ctx, notifier) as alerts:
         send_scan(alerts, report)
     return report
+
+
+def _daily_broker(ctx: AppContext) -> Broker | None:
+    """The real broker of ``orchestrator.broker``; None for the paper broker (the scan
+    opens it on the store)."""
+    name = ctx.config.orchestrator.broker
+    if name == "paper":
+        return None
+    return open_broker(name, environ={**ctx.secrets.plain(), **ctx.environ})
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The daily scan: run the daily step for a session with the paper broker and report on it.
+"""The daily scan: run the daily step for a session with a broker and report on it.
 
 ``harvester scan`` loads the data, drops the symbols it cannot process (listing why), runs
 :func:`harvester.app.daily.run_daily` for the as-of session (default: the data's last) and
@@ -66,6 +66,7 @@ from harvester.core.errors import ConfigError, DataError, StrategyError
 from harvester.data.loader import LoadedData
 from harvester.data.panel import Panel
 from harvester.data.providers.fetch import collect_fetch_results
+from harvester.live.brokers.base import Broker
 from harvester.live.paper import PaperBroker
 from harvester.store import Store
 from harvester.store.database import ENCRYPTION_KEY_ENV, open_store
@@ -444,11 +445,14 @@ def run_scan(
     store: Store | None = None,
     account: str = "paper",
     models: Path | None = None,
+    broker: Broker | None = None,
 ) -> ScanReport:
-    """Run the daily step for the as-of session with the paper broker, store and report.
+    """Run the daily step for the as-of session with a broker (default: the paper broker
+    on ``account``), store and report.
 
     Symbols that cannot be scanned are skipped with the reason (module docstring);
     ``models`` is the folder of trained models for strategies that use them (``rally``).
+    A real ``broker`` is sent the orders for the next open; its account is its name.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; available: {', '.join(STRATEGIES)}")
@@ -480,7 +484,10 @@ def run_scan(
     owned = store is None
     db = open_app_store(ctx) if store is None else store
     try:
-        broker = PaperBroker(db, account=account, initial_cash=config.initial_capital)
+        if broker is None:
+            broker = PaperBroker(db, account=account, initial_cash=config.initial_capital)
+        else:
+            account = broker.name
         outcome = book_daily(db, broker, rep, account=account)
         report = ScanReport(
             as_of=rep.day, strategy=strategy, source=loaded.source,

@@ -10,6 +10,7 @@ from harvester.core.types import BoolArray, FloatArray, IntArray
 from harvester.strategies.signals import Signals as SignalArrays
 
 __all__ = [
+    "BOOK_COLUMNS",
     "FILL_COLUMNS",
     "TRADE_COLUMNS",
     "WARNING_NAMES",
@@ -29,6 +30,14 @@ FILL_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 # Fill ``reason`` is an ExitReason code for exits and ENTRY_REASON for entries.
 ENTRY_REASON = -1
+# The book after the last bar, one row per symbol: the order waiting for the next bar's fill
+# (what a real broker is sent after the close) and the exit levels of the open position.
+# ``order`` is ORDER_NONE, ORDER_EXIT, ORDER_ENTRY or ORDER_REVERSE (exit, then enter);
+# ``side`` and ``qty`` (the decided quantity, before the fill's cash and participation
+# checks) belong to an entry, ``exit_reason`` (an ExitReason code) to an exit; NaN or 0
+# where they do not apply.
+BOOK_COLUMNS: tuple[str, ...] = ("order", "side", "qty", "exit_reason", "stop", "target", "trail")
+ORDER_NONE, ORDER_EXIT, ORDER_ENTRY, ORDER_REVERSE = 0, 1, 2, 3
 
 # Counted events that change or skip an order; the result reports them by name.
 WARNING_NAMES: tuple[str, ...] = (
@@ -133,3 +142,4 @@ class SimOutput(NamedTuple):
     trades: FloatArray  # (n trades × TRADE_COLUMNS)
     fills: FloatArray  # (n fills × FILL_COLUMNS)
     warnings: IntArray  # (len(WARNING_NAMES),)
+    book: FloatArray  # (symbols × BOOK_COLUMNS) pending orders and exit levels after the last bar

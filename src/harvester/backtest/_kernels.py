@@ -31,8 +31,13 @@ import numpy as np
 import numpy.typing as npt
 
 from harvester.backtest._arrays import (
+    BOOK_COLUMNS,
     ENTRY_REASON,
     FILL_COLUMNS,
+    ORDER_ENTRY,
+    ORDER_EXIT,
+    ORDER_NONE,
+    ORDER_REVERSE,
     TRADE_COLUMNS,
     W_CASH,
     W_COOLDOWN,
@@ -68,8 +73,7 @@ _TIME, _OPEN = int(ExitReason.TIME), int(ExitReason.OPEN)
 _KILL_SWITCH, _MAX_DRAWDOWN = int(ExitReason.KILL_SWITCH), int(ExitReason.MAX_DRAWDOWN)
 # Market exits fill with slippage; limit-style exits (target, scale-out) at their level.
 _MARKET_EXITS = (_SIGNAL, _STOP, _TRAILING, _TIME, _KILL_SWITCH, _MAX_DRAWDOWN)
-# Pending orders, as in the reference.
-_NONE, _EXIT, _ENTRY, _REVERSE = 0, 1, 2, 3
+_NONE, _EXIT, _ENTRY, _REVERSE = ORDER_NONE, ORDER_EXIT, ORDER_ENTRY, ORDER_REVERSE
 # Rows of ``_Book.f``: the float state per symbol (``_F_VALUE`` is scratch for the sums).
 (
     _F_QTY, _F_ENTRY_PRICE, _F_ENTRY_QTY, _F_ENTRY_FEE, _F_ENTRY_SLIP, _F_STOP, _F_TARGET,
@@ -698,9 +702,28 @@ def _decide_entries_nb(
 
 
 @njit
+def _final_book_nb(book: _Book, n_symbols: int) -> FloatArray:
+    # As the reference's ``_Book.final``: stale pending fields are not reported.
+    out = np.full((n_symbols, len(BOOK_COLUMNS)), math.nan)
+    f, g = book.f, book.g
+    for i in range(n_symbols):
+        order = g[_G_PENDING, i]
+        entering = order in (_ENTRY, _REVERSE)
+        out[i, 0] = order
+        out[i, 1] = g[_G_PENDING_SIDE, i] if entering else 0
+        out[i, 2] = f[_F_PENDING_QTY, i] if entering else 0.0
+        if order in (_EXIT, _REVERSE):
+            out[i, 3] = g[_G_PENDING_REASON, i]
+        out[i, 4], out[i, 5], out[i, 6] = f[_F_STOP, i], f[_F_TARGET, i], f[_F_TRAIL, i]
+    return out
+
+
+@njit
 def _simulate_nb(
     market: MarketArrays, signals: SignalArrays, rules: _Rules, ladder: _Ladder
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray]:
+) -> tuple[
+    FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray, FloatArray
+]:
     n_times, n_symbols = market.close.shape
     book = _new_book_nb(n_symbols, rules.initial_cash)
     frames = np.zeros((_MAX_FRAMES, 5), dtype=np.int64)
@@ -738,7 +761,8 @@ def _simulate_nb(
         _record_trade_nb(book, trades, n_times - 1, i, qty, price, 0.0, 0.0, _OPEN)
     n_trades, n_fills, warnings = book.tally[_N_TRADES], book.tally[_N_FILLS], book.tally[_W:]
     trades, fills = trades[:n_trades].copy(), fills[:n_fills].copy()
-    return path[0], path[1], path[2], positions, trades, fills, warnings.copy()
+    final = _final_book_nb(book, n_symbols)
+    return path[0], path[1], path[2], positions, trades, fills, warnings.copy(), final
 
 
 # -- the public wrapper -------------------------------------------------------------------
@@ -790,6 +814,7 @@ def simulate_kernel(market: MarketArrays, signals: SignalArrays, params: EngineP
     -------
     SimOutput
         Equity, cash and gross paths, positions after each bar, the trade and fill records
-        (columns ``TRADE_COLUMNS`` and ``FILL_COLUMNS``) and the warning counts.
+        (columns ``TRADE_COLUMNS`` and ``FILL_COLUMNS``), the warning counts and the book
+        after the last bar (``BOOK_COLUMNS``: pending orders and exit levels).
     """
     return SimOutput(*_simulate_nb(*_kernel_inputs(market, signals, params)))

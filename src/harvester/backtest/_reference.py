@@ -22,6 +22,10 @@ import numpy as np
 from harvester.backtest._arrays import (
     ENTRY_REASON,
     FILL_COLUMNS,
+    ORDER_ENTRY,
+    ORDER_EXIT,
+    ORDER_NONE,
+    ORDER_REVERSE,
     TRADE_COLUMNS,
     W_CASH,
     W_COOLDOWN,
@@ -54,7 +58,7 @@ _SCALE_OUT = int(ExitReason.SCALE_OUT)
 _MARKET_EXITS = frozenset(
     int(r) for r in (ExitReason.SIGNAL, ExitReason.STOP, ExitReason.TRAILING, ExitReason.TIME)
 ) | {int(ExitReason.KILL_SWITCH), int(ExitReason.MAX_DRAWDOWN)}
-_NONE, _EXIT, _ENTRY, _REVERSE = 0, 1, 2, 3
+_NONE, _EXIT, _ENTRY, _REVERSE = ORDER_NONE, ORDER_EXIT, ORDER_ENTRY, ORDER_REVERSE
 
 
 class _Book:
@@ -189,6 +193,19 @@ class _Book:
         self.qty[i] = 0.0
         self.last_exit[i] = t
         self.entry_price[i] = self.stop[i] = self.target[i] = self.trail[i] = math.nan
+
+    def final(self) -> np.ndarray:
+        """The book after the last bar (``BOOK_COLUMNS``); stale pending fields left out."""
+        entering = np.isin(self.pending, (_ENTRY, _REVERSE))
+        exiting = np.isin(self.pending, (_EXIT, _REVERSE))
+        columns = (
+            self.pending.astype(np.float64),
+            np.where(entering, self.pending_side, 0).astype(np.float64),
+            np.where(entering, self.pending_qty, 0.0),
+            np.where(exiting, self.pending_reason, math.nan),
+            self.stop, self.target, self.trail,
+        )  # fmt: skip
+        return np.column_stack(columns)
 
     # -- one bar ------------------------------------------------------------------------
 
@@ -437,5 +454,5 @@ def simulate_reference(
     return SimOutput(
         book.equity_path, book.cash_path, book.gross_path, book.positions,
         _records(book.trades, len(TRADE_COLUMNS)), _records(book.fills, len(FILL_COLUMNS)),
-        book.warnings,
+        book.warnings, book.final(),
     )  # fmt: skip

@@ -24,6 +24,7 @@ from harvester.backtest._reference import simulate_reference
 from harvester.backtest.inputs import engine_params, market_arrays
 from harvester.backtest.result import (
     BacktestResult,
+    build_book,
     build_fills,
     build_trades,
     equity_frame,
@@ -131,4 +132,5 @@ def run_backtest(
         warnings=warning_counts(output),
         config=config,
         data_fingerprint=panel.fingerprint(),
+        book=build_book(output, panel),
     )

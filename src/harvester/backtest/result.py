@@ -32,13 +32,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harvester.backtest._arrays import FILL_COLUMNS, TRADE_COLUMNS, WARNING_NAMES, SimOutput
+from harvester.backtest._arrays import (
+    BOOK_COLUMNS,
+    FILL_COLUMNS,
+    TRADE_COLUMNS,
+    WARNING_NAMES,
+    SimOutput,
+)
 from harvester.config.models import HarvesterConfig
 from harvester.core.paths import atomic_path
 from harvester.data.panel import Panel
 from harvester.domain.trades import EXIT_REASON_NAMES
 
-__all__ = ["TRADE_CSV_COLUMNS", "BacktestResult", "build_trades"]
+__all__ = ["ORDER_NAMES", "TRADE_CSV_COLUMNS", "BacktestResult", "build_book", "build_trades"]
+
+ORDER_NAMES: tuple[str, ...] = ("none", "exit", "entry", "reverse")  # by ORDER_* code
 
 TRADE_CSV_COLUMNS: tuple[str, ...] = (
     "symbol", "side", "qty", "entry_time", "entry_price", "exit_time", "exit_price", "fees",
@@ -58,6 +66,7 @@ class BacktestResult:
     warnings: Mapping[str, int]
     config: HarvesterConfig
     data_fingerprint: str
+    book: pd.DataFrame  # after the last bar: pending orders and exit levels (``build_book``)
 
     @property
     def config_hash(self) -> str:
@@ -199,6 +208,36 @@ def build_fills(records: np.ndarray, panel: Panel) -> pd.DataFrame:
             "slippage": raw["slippage"],
             "reason": reasons[raw["reason"].astype(int) + 1],
         }
+    )
+
+
+def build_book(output: SimOutput, panel: Panel) -> pd.DataFrame:
+    """Return the book after the last bar, one row per symbol (index ``symbol``).
+
+    ``position`` is the signed quantity held; ``order`` the order waiting for the next bar
+    (``none``, ``exit``, ``entry`` or ``reverse`` — exit, then enter), with the entry's
+    ``side`` (``long``/``short``, empty otherwise) and decided ``qty`` and the exit's
+    ``exit_reason``; ``stop``, ``target`` and ``trail`` are the open position's levels (NaN
+    when flat or not set). A real broker is sent these orders after the close.
+    """
+    raw = pd.DataFrame(output.book, columns=list(BOOK_COLUMNS))
+    reasons = raw["exit_reason"].to_numpy()
+    known = ~np.isnan(reasons)
+    exit_reason = np.full(len(raw), "", dtype=object)
+    exit_reason[known] = np.array(EXIT_REASON_NAMES, dtype=object)[reasons[known].astype(int)]
+    side = raw["side"].to_numpy()
+    return pd.DataFrame(
+        {
+            "position": output.positions[-1] if len(output.positions) else 0.0,
+            "order": np.array(ORDER_NAMES, dtype=object)[raw["order"].astype(int)],
+            "side": np.where(side > 0, "long", np.where(side < 0, "short", "")),
+            "qty": raw["qty"].to_numpy(),
+            "exit_reason": exit_reason,
+            "stop": raw["stop"].to_numpy(),
+            "target": raw["target"].to_numpy(),
+            "trail": raw["trail"].to_numpy(),
+        },
+        index=pd.Index(list(panel.symbols), name="symbol"),
     )
 
 

@@ -266,10 +266,14 @@ class OrchestratorConfig(Section):
 
     Times are wall-clock times in ``timezone``; ``retrain_weekday`` counts from Monday = 0
     (6 = Sunday, the Rally spec's weekly retrain). ``skip_fresh_days`` is the Rally spec's
-    pipeline default.
+    pipeline default. ``broker``: where the daily scan's orders go — ``paper`` (the store's
+    paper broker books the session's fills) or a real broker by name (``alpaca``,
+    ``alpaca-live``, ``ib``), sent the orders for the next open after the close, on the
+    account of that name (:mod:`harvester.live.next_session`).
     """
 
     scan_strategy: str = "composer"
+    broker: str = "paper"
     skip_fresh_days: float = Field(7.0, ge=0.0)
     stale_model_days: float = Field(14.0, gt=0.0)
     stale_data_sessions: int = Field(1, ge=0)

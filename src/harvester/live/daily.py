@@ -28,6 +28,7 @@ from datetime import date
 from harvester.core.errors import BrokerRejection
 from harvester.domain.orders import BrokerOrder, OrderRequest, OrderSide, client_order_id
 from harvester.live.brokers.base import Broker
+from harvester.live.next_session import NextSession, record_and_submit, sync_status
 from harvester.live.paper import PaperFill, paper_fill_id, session_time
 from harvester.store import Store
 from harvester.store.repository import (
@@ -37,7 +38,6 @@ from harvester.store.repository import (
     close_position,
     open_positions,
     record_fill,
-    record_order,
     record_trade,
     snapshot_equity,
     update_order,
@@ -83,11 +83,13 @@ class DailyPlan:
 
 @dataclass(frozen=True, slots=True)
 class DailyOutcome:
-    """What the broker made of the plan: its orders, and the ones it rejected (id, why)."""
+    """What the broker made of the plan: its orders, and the ones it rejected (id, why);
+    with a real broker, ``next`` is the evening's reconciliation and orders for the open."""
 
     plan: DailyPlan
     orders: tuple[BrokerOrder, ...]
     rejected: tuple[tuple[str, str], ...]
+    next: NextSession | None = None
 
 
 def plan_orders(fills: Iterable[EngineFill], *, run: str, day: date) -> tuple[PlannedOrder, ...]:
@@ -118,12 +120,9 @@ def _submit(
     run_id: int | None,
 ) -> BrokerOrder:  # fmt: skip
     request = planned.request
-    stored = record_order(
-        store, client_order_id=request.client_order_id, symbol=request.symbol,
-        side=request.side, qty=request.qty, order_type=request.type, run_id=run_id,
-        account=account, submitted_at=session_time(day),
-    )  # fmt: skip
-    order = broker.submit(request)
+    stored, order = record_and_submit(
+        store, broker, request, day=day, account=account, run_id=run_id
+    )
     if order.filled_qty > 0 and order.filled_avg_price is not None:
         share = order.filled_qty / planned.fill.qty if planned.fill.qty else 1.0
         record_fill(
@@ -131,11 +130,7 @@ def _submit(
             fee=planned.fill.fee * share, filled_at=order.filled_at or session_time(day),
             broker_fill_id=paper_fill_id(broker.name, request.client_order_id),
         )  # fmt: skip
-    if stored.status != order.status.value or stored.broker_order_id != order.broker_order_id:
-        update_order(
-            store, request.client_order_id, status=order.status.value,
-            broker_order_id=order.broker_order_id,
-        )  # fmt: skip
+    sync_status(store, stored, order)
     return order
 
 

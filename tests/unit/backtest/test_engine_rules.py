@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harvester.backtest.engine import Kernel, run_backtest
+from harvester.backtest.inputs import market_arrays
 from harvester.backtest.result import BacktestResult
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import ConfigError, StrategyError
@@ -263,3 +264,53 @@ def test_no_look_ahead(seed: int, cut: int, fill: str) -> None:
         before.fills[before.fills["time"] <= until], after.fills[after.fills["time"] <= until]
     )
     pd.testing.assert_frame_equal(before.equity.loc[:until], after.equity.loc[:until])
+
+
+# -- the book after the last bar: what a real broker is sent after the close --------------
+
+
+def run_with_atr(
+    panel: Panel, signals: Signals, cfg: HarvesterConfig, kernel: Kernel, atr: float
+) -> BacktestResult:
+    market = market_arrays(panel, cfg)._replace(atr=np.full(panel.shape, atr))
+    return run_backtest(panel, signals, cfg, kernel=kernel, market=market)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_book_holds_the_entry_decided_on_the_last_bar(kernel: Kernel) -> None:
+    panel = flat_panel([[10.0, 20.0], [10.0, 20.0], [10.0, 20.0]])
+    result = run(panel, go_long(panel.shape, {2: [1]}), config(), kernel)
+    book = result.book
+    # Decided at the last close, filled at the next open: 50 % of 100,000 at 20.00 = 2,500.
+    assert book.loc["S1", ["position", "order", "side", "qty"]].tolist() == [
+        0.0, "entry", "long", 2500.0,
+    ]  # fmt: skip
+    assert book.loc["S1", "exit_reason"] == ""
+    assert book.loc["S0", ["order", "side", "qty"]].tolist() == ["none", "", 0.0]
+    assert result.fills.empty  # nothing filled within the run
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_book_holds_a_signal_exit_and_the_position_levels(kernel: Kernel) -> None:
+    panel = flat_panel([[10.0], [10.0], [10.0], [10.0]])
+    signals = go_long(panel.shape, {0: [0]})
+    signals.exit[3, 0] = True
+    cfg = config(risk_management={"stop_loss_atr": 1.5, "take_profit_atr": 3.0})
+    book = run_with_atr(panel, signals, cfg, kernel, atr=2.0).book
+    # Bought 5,000 at the open of bar 1 (10.00); stop 10 − 1.5·2 = 7, target 10 + 3·2 = 16.
+    row = book.loc["S0"]
+    assert (row["position"], row["order"], row["exit_reason"]) == (5000.0, "exit", "signal")
+    assert (row["stop"], row["target"]) == (7.0, 16.0)
+    assert np.isnan(row["trail"])  # trailing stops are off in this config
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_book_holds_a_reversal(kernel: Kernel) -> None:
+    panel = flat_panel([[10.0], [10.0], [10.0]])
+    signals = go_long(panel.shape, {0: [0]})
+    signals.direction[2, 0] = -1
+    row = run(panel, signals, config(), kernel).book.loc["S0"]
+    # Long 5,000 since bar 1; the short signal exits it and enters 5,000 short next open.
+    assert row[["position", "order", "side", "qty", "exit_reason"]].tolist() == [
+        5000.0, "reverse", "short", 5000.0, "signal",
+    ]  # fmt: skip

@@ -5,9 +5,10 @@ active, tradable US equities; needs Alpaca keys) or ``@FILE`` (one symbol per li
 one, every symbol of the data is screened. The data is
 
 - a provider (``--data yfinance``, ``alpaca``, ``alphavantage`` or ``online`` for the
-  configured order): the universe is fetched in chunks of ``chunk`` symbols with ``delay``
-  seconds between chunks, each symbol from the cache first (fresh within
-  ``data.providers.cache_ttl_hours``); a chunk that fails is listed and the rest go on;
+  configured order): the universe is fetched in chunks of ``chunk`` symbols, each symbol
+  from the cache first (fresh within ``data.providers.cache_ttl_hours``), pausing ``delay``
+  seconds after a chunk that asked a provider (not after one the cache served); a chunk that
+  fails is listed and the rest go on;
 - anything else ``--data`` accepts (``sample``, a file or folder, ``synthetic:...``): loaded
   once, no fetching, cut to the universe's symbols.
 
@@ -124,14 +125,17 @@ def _fetch_and_screen(
     frames: list[pd.DataFrame] = []
     skipped: list[tuple[str, str]] = []
     groups = chunks(symbols, chunk)
+    asked = False  # whether the last chunk asked the provider (a cache hit needs no pause)
     for number, group in enumerate(groups):
-        if number and delay > 0:
+        if asked and delay > 0:
             sleep(delay)
         try:
-            panel = load_data(ctx, f"{provider}:{','.join(group)}").panel
+            loaded = load_data(ctx, f"{provider}:{','.join(group)}")
         except DataError as exc:
+            asked = True
             skipped.extend((s, f"chunk {number + 1} failed: {exc}") for s in group)
             continue
+        asked, panel = loaded.requested > 0, loaded.panel
         skipped.extend((s, "no data from the provider") for s in group if s not in panel.symbols)
         ranked, missed = screen_panel(panel, criteria)
         frames.append(ranked)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -61,11 +61,13 @@ class LoadContext:
 
 @dataclass(frozen=True, slots=True)
 class LoadedData:
-    """A Panel with the sanity report it passed and a label of where it came from."""
+    """A Panel with the sanity report it passed and a label of where it came from;
+    ``requested``: symbols a provider was asked for (not served by the cache)."""
 
     panel: Panel
     report: SanityReport
     source: str
+    requested: int = 0
 
 
 def parse_symbols(text: str) -> tuple[str, ...]:
@@ -85,6 +87,7 @@ class _Raw:
     source: str
     frame: pd.DataFrame | None = None
     panel: Panel | None = None
+    requested: int = 0  # symbols a provider was asked for
 
     def long_frame(self) -> pd.DataFrame:
         if self.frame is not None:
@@ -138,7 +141,8 @@ def _from_providers(prefix: str, symbols_text: str, ctx: LoadContext) -> _Raw:
         [f.rename_axis("date").reset_index().assign(symbol=s) for s, f in result.frames.items()],
         ignore_index=True,
     )
-    return _Raw(f"{prefix}:{symbols_text}", frame=frame)
+    requested = len(result.frames) + len(result.failures) - len(result.cached)
+    return _Raw(f"{prefix}:{symbols_text}", frame=frame, requested=requested)
 
 
 def _first(failures: Mapping[str, str]) -> str:
@@ -173,7 +177,7 @@ def check(spec: str, ctx: LoadContext) -> SanityReport:
 
 def _build(spec: str, ctx: LoadContext) -> LoadedData:
     raw = _read(spec, ctx)  # held here only, so the file's frame can go before the panel
-    source = raw.source
+    source, requested = raw.source, raw.requested
     report = _report(raw, ctx.config)
     report.raise_if_failed(ctx.config.sanity.mode)
     if raw.panel is not None:
@@ -183,7 +187,7 @@ def _build(spec: str, ctx: LoadContext) -> LoadedData:
     panel = Panel.from_long(frame, meta=_reference_meta(frame))
     del frame
     release_freed_memory()  # the long frame's temporaries were several times the panel
-    return LoadedData(panel, report, source)
+    return LoadedData(panel, report, source, requested)
 
 
 def _reference_meta(frame: pd.DataFrame) -> dict[str, SymbolMeta]:
@@ -206,4 +210,4 @@ def load(spec: str, ctx: LoadContext) -> LoadedData:
             f"{ctx.config.end or 'the end'}; "
             f"the data covers {loaded.panel.index[0]:%Y-%m-%d} to {loaded.panel.index[-1]:%Y-%m-%d}"
         )
-    return LoadedData(panel, loaded.report, loaded.source)
+    return replace(loaded, panel=panel)

@@ -131,18 +131,21 @@ def test_a_text_pool_is_read_and_a_missing_file_is_one_clear_error(tmp_path: Pat
         read_active_symbols(bad)
 
 
-def test_a_provider_fetches_the_universe_in_chunks_with_a_pause_between(
+def test_a_provider_fetches_the_universe_in_chunks_pausing_after_requests(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     panel = _panel(("QUIET", "SPIKE", "JUMP", "DROP"))
     specs: list[str] = []
+    cached = {"QUIET", "SPIKE"}  # the first chunk comes from the cache: no pause after it
 
     def fake_load(ctx: AppContext, spec: str) -> LoadedData:
         specs.append(spec)
         symbols = spec.partition(":")[2].split(",")
         if "BROKEN" in symbols:
             raise DataError("provider down")
-        return LoadedData(panel.select(symbols), SanityReport((), 0, 0, source=spec), spec)
+        report = SanityReport((), 0, 0, source=spec)
+        asked = len(set(symbols) - cached)
+        return LoadedData(panel.select(symbols), report, spec, requested=asked)
 
     monkeypatch.setattr(screen_app, "load_data", fake_load)
     universe = tmp_path / "u.txt"
@@ -153,7 +156,7 @@ def test_a_provider_fetches_the_universe_in_chunks_with_a_pause_between(
         sleep=pauses.append, out=tmp_path / "a.json",
     )  # fmt: skip
     assert specs == ["yfinance:QUIET,SPIKE", "yfinance:JUMP,DROP", "yfinance:BROKEN"]
-    assert pauses == [0.25, 0.25]  # between chunks, not before the first
+    assert pauses == [0.25]  # after the chunk that asked the provider only
     assert list(report.ranked["symbol"]) == ["SPIKE", "JUMP"]
     assert report.skipped == (("BROKEN", "chunk 3 failed: provider down"),)
     assert report.chunks == 3 and report.screened == 4

@@ -60,6 +60,7 @@ def test_online_spec_fetches_once_then_serves_from_cache(tmp_path: Path) -> None
     second = load("yfinance:AAPL", ctx)
     assert second.panel.fingerprint() == first.panel.fingerprint()
     assert len(server.requests) == 1
+    assert (first.requested, second.requested) == (1, 0)  # the screener pauses only after 1
     # The missing 2024-01-04 session is reported, not hidden.
     assert second.report.counts_by_rule() == {"calendar_gap": 1}
 

@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from harvester.cli.defaults import DEFAULT_ACCOUNT, DEFAULT_WINDOW
-from harvester.cli.options import context_from
 from harvester.cli.render import make_console
 from harvester.core.errors import ConfigError
 
@@ -29,15 +28,12 @@ WindowOption = Annotated[int, typer.Option("--window", min=1, help="Analyse the 
 def _settings(
     account: str, window: int, refresh_seconds: float, peers: list[str] | None
 ) -> ServiceSettings:
-    from harvester.app.serve import service_database, service_redis_url
     from harvester.service import ServiceSettings
 
-    ctx = context_from()
-    return ServiceSettings(
-        database=service_database(ctx), account=account, window=window,
-        refresh_seconds=refresh_seconds, peers=tuple(peers or ()),
-        redis_url=service_redis_url(ctx),
-    )  # fmt: skip
+    # No database here: the refresh resolves the configured one (HARVESTER_DATABASE_URL or
+    # the home's SQLite file, and HARVESTER_REDIS_URL) where SQLAlchemy is loaded anyway.
+    return ServiceSettings(account=account, window=window, refresh_seconds=refresh_seconds,
+                           peers=tuple(peers or ()))  # fmt: skip
 
 
 def serve_command(
@@ -58,10 +54,14 @@ def serve_command(
 
     from harvester.service import ServiceState, create_app
 
-    state = ServiceState(_settings(account, window, refresh_seconds, peers))
+    # The refresh runs in a child process: this one serves bytes and never loads pandas.
+    state = ServiceState(_settings(account, window, refresh_seconds, peers), child_process=True)
     state.refresh()
+    if state.refresh_error is not None:
+        state.close()
+        raise ConfigError(f"harvester serve cannot read its data: {state.refresh_error}")
     console = make_console(stderr=True)
-    console.print(f"harvester serve: {state.settings.database_label} on http://{host}:{port}/")
+    console.print(f"harvester serve: {state.database_label()} on http://{host}:{port}/")
     uvicorn.run(create_app(state, refresh_in_background=True), host=host, port=port,
                 log_level="warning")  # fmt: skip
 
@@ -109,7 +109,7 @@ def metrics_command(
     else:
         state = ServiceState(_settings(account, window, 30.0, None))
         try:
-            text, source = state.metrics_text().decode(), state.settings.database_label
+            text, source = state.metrics_text().decode(), state.database_label()
         finally:
             state.close()
     make_console().print(_table(parse_samples(text), source))

@@ -3,12 +3,14 @@
 - ``/health``, ``/metrics`` (Prometheus text), ``/report``, ``/recommendations``: the
   Harvest Optimizer's endpoints;
 - ``/api/equity``, ``/api/positions``, ``/api/trades``, ``/api/signals``: what the dashboard
-  draws, from the cached snapshot;
+  draws, encoded at the refresh (``/api/trades`` filters the encoded rows per request);
 - ``/`` and ``/static/*``: the dashboard, a page with bundled JS and CSS (no CDN);
 - ``/openapi.json``: the API description (``/docs`` is FastAPI's Swagger UI, whose assets
   come from a CDN: it needs internet, the JSON does not).
 
-Every handler is read-only; see :mod:`harvester.service.state` for the refresh.
+Every handler is read-only and serves bytes made by the refresh; see
+:mod:`harvester.service.state`. This module and the state import no pandas, SQLAlchemy or
+numpy: ``harvester serve`` keeps those in its refresh process.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from harvester import __version__
-from harvester.app.serve import Snapshot, filter_trades, records
+from harvester.service.published import Published
 from harvester.service.state import ServiceState
 
 __all__ = ["STATIC_DIR", "create_app"]
@@ -50,8 +52,7 @@ def _lifespan(state: ServiceState, refresh_in_background: bool) -> Any:
         if refresh_in_background:
             state.refresh_on_read = False  # the thread refreshes; requests never wait for it
             # The serving process: move what start-up made (modules, classes, the first
-            # snapshot) out of the collector's sight, so the full collections a refresh
-            # triggers scan little and hold the GIL for ms instead of ~0.2 s.
+            # answers) out of the collector's sight, so a full collection scans little.
             gc.collect()
             gc.freeze()
             threading.Thread(target=_background, args=(state, stop), daemon=True).start()
@@ -65,15 +66,26 @@ def _lifespan(state: ServiceState, refresh_in_background: bool) -> Any:
 
 
 async def _cached(state: ServiceState, read: Callable[[], bytes]) -> bytes:
-    # Pre-encoded bytes straight from the event loop: no hop to the thread pool, which waits
-    # for the GIL behind a background refresh; a refresh due now runs in the pool instead.
+    # Pre-encoded bytes straight from the event loop: no hop to the thread pool; a refresh
+    # due now (refresh on read) runs in the pool instead.
     return read() if state.ready() else await run_in_threadpool(read)
+
+
+def _json_route(app: FastAPI, path: str, tag: str, read: Callable[[Published], bytes],
+                state: ServiceState, doc: str) -> None:  # fmt: skip
+    async def endpoint() -> Response:
+        body = await _cached(state, lambda: read(state.published()))
+        return Response(body, media_type="application/json")
+
+    endpoint.__doc__ = doc
+    app.get(path, tags=[tag], response_model=dict[str, Any], name=path.strip("/"))(endpoint)
 
 
 def _add_monitoring(app: FastAPI, state: ServiceState) -> None:
     @app.get("/health", tags=["monitoring"])
     def health() -> dict[str, Any]:
-        """Service status; ``degraded`` when the database, a peer or Redis has a problem."""
+        """Service status; ``degraded`` when the database, a peer, Redis or the refresh has
+        a problem."""
         return state.health()
 
     @app.get("/metrics", tags=["monitoring"], response_class=Response)
@@ -81,62 +93,33 @@ def _add_monitoring(app: FastAPI, state: ServiceState) -> None:
         """Prometheus text exposition of the ``harvester_*`` metrics."""
         return Response(await _cached(state, state.metrics_text), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/report", tags=["monitoring"], response_model=dict[str, Any])
-    async def report() -> Response:
-        """Performance by regime, recommendations, top performers, improvement areas."""
-        return Response(await _cached(state, state.report_json), media_type="application/json")
-
-    @app.get("/recommendations", tags=["monitoring"])
-    def recommendations() -> dict[str, Any]:
-        """The current recommendations only (advice: nothing is changed)."""
-        return state.recommendations()
+    _json_route(app, "/report", "monitoring", lambda p: p.report_json, state,
+                "Performance by regime, recommendations, top performers, improvement "
+                "areas.")  # fmt: skip
+    _json_route(app, "/recommendations", "monitoring", lambda p: p.recommendations_json, state,
+                "The current recommendations only (advice: nothing is changed).")  # fmt: skip
 
 
 def _add_api(app: FastAPI, state: ServiceState) -> None:
-    @app.get("/api/equity", tags=["api"])
-    def equity() -> dict[str, Any]:
-        """Daily equity with day P&L and drawdown (a fraction of the running peak)."""
-        snap = state.current()
-        return {"account": snap.account, "latest": snap.latest_equity,
-                "rows": records(snap.equity)}  # fmt: skip
+    _json_route(app, "/api/equity", "api", lambda p: p.equity_json, state,
+                "Daily equity with day P&L and drawdown (a fraction of the running "
+                "peak).")  # fmt: skip
+    _json_route(app, "/api/positions", "api", lambda p: p.positions_json, state,
+                "The open positions.")  # fmt: skip
+    _json_route(app, "/api/signals", "api", lambda p: p.signals_json, state,
+                "The latest day's signals and the latest scan's watchlist.")  # fmt: skip
 
-    @app.get("/api/positions", tags=["api"])
-    def positions() -> dict[str, Any]:
-        """The open positions."""
-        snap = state.current()
-        return {"account": snap.account, "count": len(snap.positions),
-                "positions": records(snap.positions)}  # fmt: skip
-
-    @app.get("/api/trades", tags=["api"])
+    @app.get("/api/trades", tags=["api"], response_model=dict[str, Any])
     def trades(
         symbol: str | None = None,
         regime: str | None = None,
         exit_type: str | None = None,
         limit: Annotated[int, Query(ge=1, le=_MAX_ROWS)] = 200,
-    ) -> dict[str, Any]:
+    ) -> Response:
         """Closed trades, newest first, filtered by symbol, regime and exit type."""
-        snap = state.current()
-        rows = filter_trades(
-            snap.journal, symbol=symbol, regime=regime, exit_type=exit_type, limit=limit
-        )
-        return {"count": len(rows), "trades": records(rows), "filters": _choices(snap)}
-
-    @app.get("/api/signals", tags=["api"])
-    def signals() -> dict[str, Any]:
-        """The latest day's signals and the latest scan's watchlist."""
-        snap = state.current()
-        day = None if snap.signals.empty else snap.signals["date"].iloc[0].isoformat()
-        return {"date": day, "signals": records(snap.signals),
-                "watchlist": records(snap.watchlist)}  # fmt: skip
-
-
-def _choices(snap: Snapshot) -> dict[str, list[str]]:
-    journal = snap.journal
-    return {
-        "symbol": sorted(journal["symbol"].dropna().astype(str).unique()),
-        "regime": sorted(journal["regime"].fillna("unknown").astype(str).unique()),
-        "exit_type": sorted(journal["exit_reason"].dropna().astype(str).unique()),
-    }
+        table = state.published().trades
+        rows = table.select(symbol=symbol, regime=regime, exit_type=exit_type, limit=limit)
+        return Response(table.response(rows), media_type="application/json")
 
 
 def create_app(state: ServiceState, *, refresh_in_background: bool = False) -> FastAPI:

@@ -6,18 +6,21 @@ row counts (seeded), restarted each time, then runs to the end as ``python -m ha
 The killed runs are forked children that call the same CLI entry point (``main(["consume",
 ...])``): importing the CLI takes seconds, which ten fresh interpreters would spend. A
 lively configuration (one agreeing source is enough) makes it trade often, so kills land
-between an order and its position row, or between a booked order and the ledger's record.
+during an order's transaction (the order, its fill, the position row and the journal trade
+are one), or between a booked order and the ledger's record.
 
 Afterwards: every entry id is recorded once and nothing is pending; orders in the store are
 exactly the orders in the ledger's decisions; each has one fill; per symbol the orders
 alternate buy/sell (a restart that forgot its positions would buy twice), the open position
-equals the sum of signed fills, and the journal has one trade per sell.
+equals the sum of signed fills, the journal has one trade per sell, and no restart had a
+half-done order to repair (the log has no ``restore <symbol>:`` warning).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -132,6 +135,9 @@ def test_sigkill_ten_times_loses_no_event_and_duplicates_no_order(
         entry_ids = [bytes(i).decode() for i, _ in entries]
         assert client.xpending(stream, "g")["pending"] == 0
         _assert_outcome(entry_ids, ledger, home)
+        logs = "".join(f.read_text() for f in (home / "logs").glob("harvester.log*"))
+        repaired = re.findall(r"restore \S+: .*", logs)
+        assert repaired == [], "one transaction per order leaves nothing to repair"
     finally:
         client.delete(stream, f"{stream}:dead")
         client.close()

@@ -126,6 +126,65 @@ class _Window:
         return moved + carry if full else NAN
 
 
+class _PairWindow:
+    """Two :class:`_Window` sums of the same size fed together (VWAP's value and volume,
+    OFI's net and total): one call per update, the same arithmetic per sum bit for bit."""
+
+    __slots__ = ("carry_x", "carry_y", "full", "since_rebuild", "size", "total_x", "total_y",
+                 "xs", "ys")  # fmt: skip
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.xs: deque[float] = deque(maxlen=size)
+        self.ys: deque[float] = deque(maxlen=size)
+        self.total_x = self.carry_x = self.total_y = self.carry_y = 0.0
+        self.since_rebuild = 0
+        self.full = False
+
+    def push(self, x: float, y: float) -> tuple[float, float]:
+        """Add ``x`` and ``y``; return the two window sums (NaN until the window is full)."""
+        # _Window.push twice, inlined (the comments there apply).
+        xs, ys, full = self.xs, self.ys, self.full
+        tx, cx, ty, cy = self.total_x, self.carry_x, self.total_y, self.carry_y
+        if full:
+            old = -xs[0]
+            moved = tx + old
+            if (tx if tx >= 0.0 else -tx) >= (old if old >= 0.0 else -old):
+                cx += (tx - moved) + old
+            else:
+                cx += (old - moved) + tx
+            tx = moved
+            old = -ys[0]
+            moved = ty + old
+            if (ty if ty >= 0.0 else -ty) >= (old if old >= 0.0 else -old):
+                cy += (ty - moved) + old
+            else:
+                cy += (old - moved) + ty
+            ty = moved
+        xs.append(x)
+        ys.append(y)
+        moved = tx + x
+        if (tx if tx >= 0.0 else -tx) >= (x if x >= 0.0 else -x):
+            cx += (tx - moved) + x
+        else:
+            cx += (x - moved) + tx
+        tx = moved
+        moved = ty + y
+        if (ty if ty >= 0.0 else -ty) >= (y if y >= 0.0 else -y):
+            cy += (ty - moved) + y
+        else:
+            cy += (y - moved) + ty
+        ty = moved
+        since = self.since_rebuild + 1
+        if since >= self.size:
+            tx, cx, ty, cy, since = math.fsum(xs), 0.0, math.fsum(ys), 0.0, 0
+        self.total_x, self.carry_x, self.total_y, self.carry_y = tx, cx, ty, cy
+        self.since_rebuild = since
+        if not full:
+            full = self.full = len(xs) == self.size
+        return (tx + cx, ty + cy) if full else (NAN, NAN)
+
+
 class _ZWindow:
     """The z-score of the newest of the last ``size`` values (population std).
 
@@ -184,14 +243,12 @@ class SymbolIndicators:
         "_macd_fast",
         "_macd_signal",
         "_macd_slow",
-        "_ofi_net",
-        "_ofi_total",
+        "_ofi",
         "_prev_close",
         "_prev_price",
         "_tick",
         "_volume",
-        "_vwap_value",
-        "_vwap_volume",
+        "_vwap",
         "_z_flat_run",
         "_z_window",
         "atr",
@@ -214,9 +271,10 @@ class SymbolIndicators:
         self._macd_signal = _Ewm(2.0 / (p.macd_signal + 1), p.macd_signal)
         self._atr = _Ewm(1.0 / p.atr_period, p.atr_period, 1)
         self._z_window, self._z_flat_run = _ZWindow(p.zscore_period), 0
-        self._vwap_value, self._vwap_volume = _Window(p.vwap_period), _Window(p.vwap_period)
-        self._volume = _Window(p.volume_period)
-        self._ofi_net, self._ofi_total = _Window(p.ofi_window), _Window(p.ofi_window)
+        self._vwap = _PairWindow(p.vwap_period)  # value and volume
+        # The mean volume's window, None when it is the VWAP's volume window (same size).
+        self._volume = None if p.volume_period == p.vwap_period else _Window(p.volume_period)
+        self._ofi = _PairWindow(p.ofi_window)  # net and total size
         self._prev_close = self._prev_price = NAN
         self._tick = 0.0
         self.rsi = self.macd = self.macd_signal = self.macd_hist = self.atr = NAN
@@ -248,10 +306,13 @@ class SymbolIndicators:
         z = self._z_window.push(close)
         if z == z:
             self.zscore = 0.0 if flat >= self._z_window.size else z
-        value = self._vwap_value.push((high + low + close) / 3.0 * volume)
-        traded = self._vwap_volume.push(volume)
+        value, traded = self._vwap.push((high + low + close) / 3.0 * volume, volume)
         self.vwap = value / traded if traded != 0.0 else NAN
-        mean = self.volume_mean = self._volume.push(volume) / self._volume.size
+        window = self._volume
+        if window is None:
+            mean = self.volume_mean = traded / self._vwap.size
+        else:
+            mean = self.volume_mean = window.push(volume) / window.size
         self.volume_ratio = volume / mean if mean != 0.0 else NAN
 
     def update_trade(
@@ -269,8 +330,7 @@ class SymbolIndicators:
             side = -1.0
         if ask is not None and price >= ask:
             side = 1.0
-        net = self._ofi_net.push(side * size)
-        total = self._ofi_total.push(size)
+        net, total = self._ofi.push(side * size, size)
         if total == total and total != 0.0:
             self.ofi = min(1.0, max(-1.0, net / total))
         else:

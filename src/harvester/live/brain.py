@@ -297,7 +297,7 @@ class Brain:
             kind = type(event)
             if kind is Trade:
                 trade: Trade = event  # type: ignore[assignment]
-                self._on_trade(trade, now, self._event_id(event, ids, i), out[i])
+                self._on_trade(trade, now, ids, i, out[i])
             elif kind is Bar:
                 self._on_bar(event, now, ids, i, plan, out[i])  # type: ignore[arg-type]
         return out
@@ -376,7 +376,9 @@ class Brain:
             return ids[i]
         return f"{type(event).__name__}{event.ts.timestamp():.6f}"
 
-    def _on_trade(self, trade: Trade, now: float, event_id: str, out: list[Decision]) -> None:
+    def _on_trade(
+        self, trade: Trade, now: float, ids: Sequence[str] | None, i: int, out: list[Decision]
+    ) -> None:
         symbol, price, desk = trade.symbol, trade.price, self.desk
         acting = self._acting_active
         if acting is None or symbol in acting or symbol in desk.book.positions:
@@ -386,7 +388,7 @@ class Brain:
         except Exception:  # learning never stops trading
             logger.exception("learning hook on_price failed")
         if desk.replays and symbol in desk.replays:  # booked before a restart: report it only
-            replayed = desk.replay(symbol, now, event_id, _TRADE_INTENTS)
+            replayed = desk.replay(symbol, now, self._event_id(trade, ids, i), _TRADE_INTENTS)
             if replayed is not None:
                 out.append(replayed)
             return
@@ -394,8 +396,9 @@ class Brain:
         if position is None:
             return
         if price <= position.stop:
-            out.append(self._exit(position, price, "stop", now, event_id))
+            out.append(self._exit(position, price, "stop", now, self._event_id(trade, ids, i)))
         elif price >= position.target:
+            event_id = self._event_id(trade, ids, i)
             out.append(self._exit(position, position.target, "target", now, event_id))
 
     def _exit(

@@ -5,14 +5,15 @@ position (``positions``, strategy :data:`STRATEGY`, the broker's account) and ea
 a closed position plus a journal trade, so a restarted consumer resumes with the book it had:
 positions (with stop, target and entry time) from the store, cash from the broker's fills.
 
-Write order, so that a SIGKILL between any two writes is repaired by :meth:`StoredBook.restore`:
-
-* entry: a *marker* row (qty 0, with stop and target), the order, then the row with its qty;
-  a marker without a broker holding is an order never booked (dropped), a marker with one is
-  an order booked whose row was not finished (completed with the broker's qty);
-* exit: the order, then the closed position and journal trade in one transaction; a row
-  whose symbol the broker no longer holds is an exit booked whose journal entry was not
-  written (completed from the exit's fill).
+Each order is **one transaction** with its rows (:meth:`StoredBook.book_entry`,
+:meth:`StoredBook.book_exit`): an entry's order, fill and open-position row (with stop,
+target and entry time); an exit's order, fill, the row's deletion and the journal trade. So
+a SIGKILL leaves an order with all its rows or none. :meth:`StoredBook.restore` still repairs
+the half-done orders of stores written before that (an entry's row and order, an exit's
+order and journal trade were separate transactions): a qty-0 *marker* row without a broker
+holding is an entry never booked (dropped), a holding without its row (or with a marker) is
+completed from the broker, and a row whose symbol the broker no longer holds is an exit whose
+journal trade is written from the exit's fill.
 
 The last orders booked before a restart are kept as *replays* (:meth:`StoredBook.recent`):
 their events come back unacknowledged, and the brain, whose indicators start cold again,
@@ -28,18 +29,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from harvester.domain.orders import BrokerOrder
+from harvester.domain.orders import BrokerOrder, OrderRequest
 from harvester.live.brain_state import Book, Position
 from harvester.live.paper import PaperBroker
-from harvester.store.repository import Position as StoredPosition
 from harvester.store.repository import (
+    ClosePosition,
     Trade,
+    UpsertPosition,
     account_fills,
     account_orders,
-    close_position,
     open_positions,
-    upsert_position,
+    write_rows,
 )
+from harvester.store.repository import Position as StoredPosition
 
 __all__ = ["STRATEGY", "Replay", "StoredBook", "exit_seq", "journal_trade"]
 
@@ -112,24 +114,40 @@ class StoredBook:
             target=_optional(position.target), strategy=self.strategy, account=self.account,
         )  # fmt: skip
 
-    def opening(self, position: Position) -> None:
-        """Mark the entry about to be ordered (qty 0), with its stop, target and time."""
-        upsert_position(self.store, self._row(position, 0.0))
+    def book_entry(self, request: OrderRequest, position: Position) -> BrokerOrder | None:
+        """Book the entry ``request`` and ``position``'s row in one transaction. None when
+        booked now; the order when it was booked before (then nothing is written)."""
+        row = UpsertPosition(self._row(position, position.qty))
+        booked, new = self.broker.book(request, [row])
+        return None if new else booked
+
+    def book_exit(
+        self,
+        request: OrderRequest,
+        position: Position,
+        trade: tuple[float, float, str, float],
+    ) -> BrokerOrder | None:
+        """Book the exit ``request`` of ``position``, delete its row and journal the trade
+        (``trade``: fill, fee, reason, event time) in one transaction. None when booked now;
+        the order when it was booked before (then nothing is written)."""
+        journaled = journal_trade(position, *trade, self.account)
+        close = ClosePosition(position.symbol, self.strategy, self.account, journaled)
+        booked, new = self.broker.book(request, [close])
+        return None if new else booked
 
     def opened(self, position: Position) -> None:
-        """Record the entry as booked."""
-        upsert_position(self.store, self._row(position, position.qty))
+        """Write the open-position row of an entry booked before."""
+        write_rows(self.store, [UpsertPosition(self._row(position, position.qty))])
 
     def discard(self, symbol: str) -> None:
-        """Drop the marker of an entry the broker rejected."""
-        close_position(self.store, symbol, strategy=self.strategy, account=self.account)
+        """Drop the row of an entry never booked."""
+        write_rows(self.store, [ClosePosition(symbol, self.strategy, self.account)])
 
     def closed(self, position: Position, fill: float, fee: float, reason: str, now: float) -> None:
-        """Close the row and journal the trade (one transaction; a repeat is a no-op)."""
+        """Close the row of an exit booked before and journal its trade (one transaction; a
+        repeat is a no-op)."""
         trade = journal_trade(position, fill, fee, reason, now, self.account)
-        close_position(
-            self.store, position.symbol, strategy=self.strategy, account=self.account, trade=trade
-        )
+        write_rows(self.store, [ClosePosition(position.symbol, self.strategy, self.account, trade)])
 
     def booked(self, client_order_id: str) -> BrokerOrder | None:
         """The broker's order ``client_order_id`` if it was booked already."""
@@ -195,6 +213,14 @@ class StoredBook:
         logger.warning("restore %s: exit booked before the crash journaled", row.symbol)
         when = max(_when(sell.filled_at), position.entered_at)
         self.closed(position, float(sell.price), float(sell.fee), reason, when)
+
+    def first_free_day(self) -> int:
+        """The first day (days since the epoch) after every stored order's session day: a
+        client order id names its event's day, so orders decided on it or later are new."""
+        orders = account_orders(self.store, account=self.account)
+        if not orders:
+            return -1
+        return int(max(o.submitted_at for o in orders).timestamp() // 86_400) + 1
 
     def recent(self) -> tuple[dict[str, dict[str, Replay]], int]:
         """The last orders (up to 30 days and 5,000 orders before the last), by symbol and

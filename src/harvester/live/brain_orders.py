@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import BrokerRejection
@@ -30,6 +30,8 @@ from harvester.risk.exits import initial_levels
 __all__ = ["SETUP", "Desk", "PaperOrders", "event_day", "order_id"]
 
 logger = logging.getLogger("harvester.live.brain")
+
+_DAY = 86_400.0
 
 SETUP = "consensus_long"
 """The setup name of the brain's entries (conviction and filter rules are kept per setup)."""
@@ -83,9 +85,11 @@ class Desk:
         self.stored = stored
         self.replays: dict[str, dict[str, Replay]] = {}
         self.replay_until = -1
+        self.booked_until = -1  # events of earlier days may carry orders booked before
         self._warm_kernels()
         if stored is not None:
             stored.restore(self.book)
+            self.booked_until = stored.first_free_day()
             for symbol, position in self.book.positions.items():
                 self.last_order[symbol] = position.entered_at
             if self.book.positions:
@@ -177,7 +181,7 @@ class Desk:
     ) -> Decision:
         """Try a long entry at ``price`` (``size``: the market filter's factor)."""
         cid = order_id(event_id, symbol, now, "entry")
-        booked = self._booked(cid)
+        booked = self._booked(cid, now)
         if booked is not None:
             return self._adopt_entry(booked, now, context)
         blocked = self.buy_block(symbol, now)
@@ -200,15 +204,11 @@ class Desk:
             return self.skip(symbol, "cash")
         stop, target = initial_levels(1, fill, atr, self.sizer.stop_atr, self.sizer.target_atr)
         position = Position(symbol, qty, fill, fee, stop, target, now, SETUP, context)
-        if self.stored is not None:
-            self.stored.opening(position)
-        rejected = self._submit(cid, symbol, "buy", PaperFill(qty, fill, fee, slip), now)
-        if rejected is not None:
-            if self.stored is not None:
-                self.stored.discard(symbol)
-            return self.skip(symbol, rejected)
-        if self.stored is not None:
-            self.stored.opened(position)
+        placed = self._submit(cid, position, PaperFill(qty, fill, fee, slip), now)
+        if isinstance(placed, str):
+            return self.skip(symbol, placed)
+        if placed is not None:  # an unforeseen redelivery: booked before after all
+            return self._adopt_entry(placed, now, context)
         self.book.cash -= qty * fill + fee
         self.book.positions[symbol] = position
         self.last_order[symbol] = now
@@ -233,21 +233,23 @@ class Desk:
         (a limit: no slippage) when ``reason`` is ``target``."""
         symbol, qty = position.symbol, position.qty
         cid = order_id(event_id, symbol, now, f"exit-{reason}")
-        booked = self._booked(cid)
-        if booked is not None:  # booked before a crash: the restored cash already has it
-            fill = booked.filled_avg_price or reference
-            fee = self.costs.fee(fill, qty)
-        else:
+        booked = self._booked(cid, now)
+        if booked is None:
             slip = 0.0 if reason == "target" else self.costs.slippage(reference, qty, atr, adv)
             fill = reference - slip
             fee = self.costs.fee(fill, qty)
-            rejected = self._submit(cid, symbol, "sell", PaperFill(qty, fill, fee, slip), now)
-            if rejected is not None:
-                return self.skip(symbol, rejected)
-            self.book.cash += qty * fill - fee
+            placed = self._submit(cid, position, PaperFill(qty, fill, fee, slip), now, reason)
+            if isinstance(placed, str):
+                return self.skip(symbol, placed)
+            booked = placed
+            if placed is None:
+                self.book.cash += qty * fill - fee
+        if booked is not None:  # booked before a crash: the restored cash already has it
+            fill = booked.filled_avg_price or reference
+            fee = self.costs.fee(fill, qty)
+            if self.stored is not None:
+                self.stored.closed(position, fill, fee, reason, now)
         del self.book.positions[symbol]
-        if self.stored is not None:
-            self.stored.closed(position, fill, fee, reason, now)
         self.last_order[symbol] = now
         pnl = (fill - position.entry_price) * qty - position.entry_fee - fee
         held = now - position.entered_at
@@ -262,9 +264,12 @@ class Desk:
         )
         return Decision(symbol, "sell", reason, cid)
 
-    def _booked(self, cid: str) -> BrokerOrder | None:
-        """The order ``cid`` if the store-backed broker booked it before (a redelivery)."""
-        return None if self.stored is None else self.stored.booked(cid)
+    def _booked(self, cid: str, now: float) -> BrokerOrder | None:
+        """The order ``cid`` if the store-backed broker booked it before (a redelivery): only
+        events of the days of orders stored before this brain started can carry one."""
+        if self.stored is None or now // _DAY >= self.booked_until:
+            return None
+        return self.stored.booked(cid)
 
     def _adopt_entry(self, booked: BrokerOrder, now: float, context: dict[str, float]) -> Decision:
         """An entry booked before a crash: reflect it in the book without paying twice."""
@@ -295,15 +300,25 @@ class Desk:
             logger.exception("learning hook %s failed", name)
             return None
 
-    def _submit(self, cid: str, symbol: str, side: str, fill: PaperFill, now: float) -> str | None:
-        """Place the paper order (when a broker is set); the rejection reason, or None."""
+    def _submit(
+        self, cid: str, position: Position, fill: PaperFill, now: float, exit_: str = ""
+    ) -> str | BrokerOrder | None:
+        """Place the paper order of entering ``position`` (or of its ``exit_`` for that
+        reason) when a broker is set; with a stored book, in one transaction with the
+        position row and journal writes. The rejection reason; the order if it was booked
+        before (nothing written); None when placed now."""
         if self.broker is None:
             return None
+        side: Literal["buy", "sell"] = "sell" if exit_ else "buy"
+        request = OrderRequest(cid, position.symbol, side, fill.qty)
         try:
             self.broker.session(event_day(now), {cid: fill})
-            request = OrderRequest(cid, symbol, "buy" if side == "buy" else "sell", fill.qty)
-            self.broker.submit(request)
+            if self.stored is None:
+                self.broker.submit(request)
+                return None
+            if exit_:
+                return self.stored.book_exit(request, position, (fill.price, fill.fee, exit_, now))
+            return self.stored.book_entry(request, position)
         except BrokerRejection as error:
             logger.warning("paper order %s rejected: %s", cid, error)
             return f"broker: {error}"[:200]
-        return None

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
-from harvester.domain.event_codec import decode_event
+from harvester.domain.event_codec import decode_events
 from harvester.domain.events import DeadLetter, Event
 from harvester.live.ledger import Decision, Ledger, LedgerEntry
 
@@ -100,25 +100,21 @@ class Processor:
     def process(self, batch: Sequence[tuple[str, bytes]]) -> list[tuple[str, DeadLetter]]:
         """Handle and durably record ``batch``; return its dead letters (already recorded)."""
         stats = self.stats
-        seen = self.ledger.recorded([event_id for event_id, _ in batch])
-        received_ns = time.time_ns()
-        ids: list[str] = []
-        lines: list[bytes] = []
-        events: list[Event | DeadLetter] = []
-        for event_id, line in batch:
-            if event_id in seen:
-                stats.duplicates += 1
-                continue
-            seen.add(event_id)
-            ids.append(event_id)
-            lines.append(line)
-            events.append(decode_event(line, received_ns=received_ns))
+        ids = [event_id for event_id, _ in batch]
+        seen = self.ledger.recorded(ids)
+        if seen or len(set(ids)) < len(ids):
+            ids, lines = _new_events(batch, seen, stats)
+        else:  # the usual case: every event is new
+            lines = [line for _, line in batch]
+        events = decode_events(lines, received_ns=time.time_ns())
         outcomes = self._decide_all(ids, lines, events)
         entries: list[LedgerEntry] = []
         dead: list[tuple[str, DeadLetter]] = []
         decisions = 0
         for event_id, outcome in zip(ids, outcomes, strict=True):
-            if isinstance(outcome, DeadLetter):
+            if outcome == []:  # the usual case: decided, nothing to do
+                entries.append(LedgerEntry(event_id, "ok"))
+            elif isinstance(outcome, DeadLetter):
                 dead.append((event_id, outcome))
                 entries.append(LedgerEntry(event_id, "dead"))
             else:
@@ -139,7 +135,9 @@ class Processor:
             return [
                 self._decide_one(line, event) for line, event in zip(lines, events, strict=True)
             ]
-        valid = [k for k, e in enumerate(events) if not isinstance(e, DeadLetter)]
+        valid: Sequence[int] = range(len(events))
+        if DeadLetter in map(type, events):
+            valid = [k for k, e in enumerate(events) if not isinstance(e, DeadLetter)]
         every = len(valid) == len(events)  # the usual case: no copies
         outcomes: list[list[Decision] | DeadLetter] = list(events)  # type: ignore[arg-type]
         try:
@@ -171,6 +169,22 @@ class Processor:
         except Exception as error:  # the consumer keeps running; the event is dead-lettered
             logger.exception("decision function failed on %s", type(event).__name__)
             return DeadLetter(line, f"handler error: {type(error).__name__}: {error}"[:200])
+
+
+def _new_events(
+    batch: Sequence[tuple[str, bytes]], seen: set[str], stats: ConsumeStats
+) -> tuple[list[str], list[bytes]]:
+    """The ids and lines of ``batch`` not in ``seen`` (the ledger), each id once."""
+    ids: list[str] = []
+    lines: list[bytes] = []
+    for event_id, line in batch:
+        if event_id in seen:
+            stats.duplicates += 1
+            continue
+        seen.add(event_id)
+        ids.append(event_id)
+        lines.append(line)
+    return ids, lines
 
 
 def _one_of_batch(decide_batch: Callable[..., list[list[Decision]]], event_id: str) -> Handler:

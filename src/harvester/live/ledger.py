@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Protocol
 
@@ -56,6 +57,9 @@ class LedgerEntry(msgspec.Struct, frozen=True, gc=False):
     decisions: tuple[Decision, ...] = ()
 
 
+_event_id = attrgetter("event_id")
+
+
 class Ledger(Protocol):
     """Durable record of processed events (the "recorded" step before an ack)."""
 
@@ -74,21 +78,28 @@ class MemoryLedger:
 
     def __init__(self, capacity: int = 100_000) -> None:
         self.capacity = capacity
-        self.entries: OrderedDict[str, LedgerEntry] = OrderedDict()
+        self.entries: dict[str, LedgerEntry] = {}
+        self._arrival: deque[str] = deque()  # the ids of ``entries``, oldest first
 
     def recorded(self, event_ids: Sequence[str]) -> set[str]:
-        entries = self.entries
-        return {i for i in event_ids if i in entries}
+        return self.entries.keys() & set(event_ids)  # looks up the batch's ids only
 
     def record(self, entries: Sequence[LedgerEntry]) -> int:
-        kept = self.entries
+        kept, arrival = self.entries, self._arrival
         before = len(kept)
-        keep = kept.setdefault  # an id already present keeps its entry and its place
-        for entry in entries:
-            keep(entry.event_id, entry)
+        new = dict(zip(map(_event_id, entries), entries, strict=True))
+        if len(new) == len(entries) and kept.keys().isdisjoint(new):
+            kept.update(new)  # the usual case, in C: every id is new
+            arrival.extend(new)
+        else:
+            for entry in entries:  # an id already present keeps its entry and its place
+                if entry.event_id not in kept:
+                    kept[entry.event_id] = entry
+                    arrival.append(entry.event_id)
         added = len(kept) - before
-        while len(kept) > self.capacity:
-            kept.popitem(last=False)  # the oldest, in O(1)
+        oldest = arrival.popleft
+        for _ in range(len(kept) - self.capacity):
+            del kept[oldest()]  # O(1): never a scan from the front of the dict
         return added
 
     def close(self) -> None:

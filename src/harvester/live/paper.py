@@ -20,7 +20,7 @@ crash left open is completed with the same deterministic fill id, never filled t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -32,6 +32,7 @@ from harvester.store.errors import StoreConflictError
 from harvester.store.repository import (
     Fill,
     Order,
+    RowWrite,
     account_fills,
     fills_of_order,
     order_by_client_id,
@@ -109,12 +110,23 @@ class PaperBroker:
 
     def submit(self, request: OrderRequest) -> BrokerOrder:
         """Book ``request`` with its planned fill, or return the order already stored."""
-        cid = request.client_order_id
-        planned = self._planned.get(cid)
+        return self.book(request)[0]
+
+    def book(
+        self, request: OrderRequest, writes: Sequence[RowWrite] = ()
+    ) -> tuple[BrokerOrder, bool]:
+        """:meth:`submit`, and whether the order is new (booked now). ``writes`` (positions,
+        the journal) go into the new order's transaction; an order stored before gets none."""
+        planned = self._planned.get(request.client_order_id)
         if planned is not None and self._fits(request, planned):
-            booked = self._book_new(request, planned)  # the usual case: one transaction
+            booked = self._book_new(request, planned, writes)  # the usual case
             if booked is not None:
-                return booked
+                return booked, True
+        return self._resubmitted(request, planned), False
+
+    def _resubmitted(self, request: OrderRequest, planned: PaperFill | None) -> BrokerOrder:
+        """The order ``request`` stored before (completed if a crash left it open)."""
+        cid = request.client_order_id
         stored = order_by_client_id(self.store, cid)
         if stored is not None and stored.account != self.account_name:
             raise BrokerRejection(f"order {cid} belongs to account {stored.account!r}")
@@ -127,8 +139,11 @@ class PaperBroker:
         assert found is not None
         return found
 
-    def _book_new(self, request: OrderRequest, planned: PaperFill) -> BrokerOrder | None:
-        """Store the order and its fill in one transaction; None if the id was taken."""
+    def _book_new(
+        self, request: OrderRequest, planned: PaperFill, writes: Sequence[RowWrite]
+    ) -> BrokerOrder | None:
+        """Store the order, its fill and ``writes`` in one transaction; None if the id was
+        taken (then nothing is written)."""
         when = self._when()
         order = Order(
             id=0, client_order_id=request.client_order_id, run_id=self.run_id,
@@ -140,9 +155,11 @@ class PaperBroker:
         try:
             stored, fill = record_filled_order(
                 self.store, order, fee=planned.fee, price=planned.price, broker_name=self.name,
-                broker_fill_id=paper_fill_id(self.name, request.client_order_id),
+                broker_fill_id=paper_fill_id(self.name, request.client_order_id), writes=writes,
             )  # fmt: skip
         except StoreConflictError:
+            if order_by_client_id(self.store, request.client_order_id) is None:
+                raise  # one of ``writes`` was refused, not the order: nothing is stored
             return None
         return self._broker_order(stored, [fill])
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from harvester import __version__
@@ -40,11 +41,14 @@ from harvester.store.models import (
 
 __all__ = [
     "ACCOUNT_FILL_COLUMNS",
+    "ClosePosition",
     "EquitySnapshot",
     "Fill",
     "Order",
     "Position",
+    "RowWrite",
     "Trade",
+    "UpsertPosition",
     "account_fills",
     "account_orders",
     "close_position",
@@ -67,7 +71,26 @@ __all__ = [
     "snapshot_equity",
     "update_order",
     "upsert_position",
+    "write_rows",
 ]
+
+_ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
+_FILLS: Table = FillRow.__table__  # type: ignore[assignment]
+_POSITIONS: Table = PositionRow.__table__  # type: ignore[assignment]
+_TRADES: Table = TradeRow.__table__  # type: ignore[assignment]
+
+
+def _where_key(table: Table, names: Iterable[str]) -> list[Any]:
+    """``column == :k_column`` for each of ``names`` (prepared statements of the hot path)."""
+    return [table.c[name] == bindparam(f"k_{name}") for name in names]
+
+
+_POSITION_KEY = ("account", "strategy", "symbol")
+_TRADE_KEY = ("account", "strategy", "symbol", "entry_date", "exit_date", "exit_seq")
+_SET_BROKER_ORDER_ID = update(_ORDERS).where(_ORDERS.c.id == bindparam("row"))
+_UPDATE_POSITION = update(_POSITIONS).where(*_where_key(_POSITIONS, _POSITION_KEY))
+_DELETE_POSITION = delete(_POSITIONS).where(*_where_key(_POSITIONS, _POSITION_KEY))
+_FIND_TRADE = select(_TRADES.c.id).where(*_where_key(_TRADES, _TRADE_KEY))
 
 SIGNAL_COLUMNS = ("date", "symbol", "strategy", "direction", "score")
 SIGNAL_OPTIONAL = ("conviction", "size", "stop", "target")
@@ -162,6 +185,28 @@ class EquitySnapshot:
     n_signals: int = 0
     n_positions: int = 0
     account: str = DEFAULT_ACCOUNT
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertPosition:
+    """A row write: insert or replace ``position`` (see :func:`upsert_position`)."""
+
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePosition:
+    """A row write: delete an open position and journal ``trade`` (see :func:`close_position`)."""
+
+    symbol: str
+    strategy: str = "default"
+    account: str = DEFAULT_ACCOUNT
+    trade: Trade | None = None
+
+
+RowWrite = UpsertPosition | ClosePosition
+"""A position write that can share a transaction with others (:func:`write_rows`,
+:func:`record_filled_order`)."""
 
 
 def _values(row: object, cls: type[Any]) -> dict[str, Any]:
@@ -432,28 +477,39 @@ def record_filled_order(
     price: float,
     broker_name: str,
     broker_fill_id: str,
+    writes: Iterable[RowWrite] = (),
 ) -> tuple[Order, Fill]:
     """Store a new order filled whole at once (a paper fill): the order, its broker id
     ``<broker_name>-<id>`` and its fill in one transaction, so no crash leaves it half done.
 
     ``order`` gives the order's fields (its ``id`` and ``broker_order_id`` are ignored; its
-    ``status`` should be ``filled``). Raises :class:`StoreConflictError` when the client order
-    id is already stored.
+    ``status`` should be ``filled``). ``writes`` (the order's effect on positions and the
+    journal) are made in the same transaction. Raises :class:`StoreConflictError` when the
+    client order id is already stored; then nothing is written.
     """
     values = _values(order, Order)
     values.pop("id")
+    # Core statements, not the unit of work: a paper order is on the stream's hot path.
     with store.session() as session:
-        row = OrderRow(**values)
-        session.add(row)
-        session.flush()
-        row.broker_order_id = f"{broker_name}-{row.id}"
-        fill = FillRow(
-            order_id=row.id, qty=float(order.qty), price=float(price), fee=float(fee),
-            filled_at=order.updated_at, broker_fill_id=broker_fill_id,
-        )  # fmt: skip
-        session.add(fill)
-        session.flush()
-        return _order(row), Fill(**_values(fill, Fill))
+        order_id = _insert(session, _ORDERS, values)
+        broker_order_id = f"{broker_name}-{order_id}"
+        session.execute(_SET_BROKER_ORDER_ID, {"row": order_id, "broker_order_id": broker_order_id})
+        fill: dict[str, Any] = {
+            "order_id": order_id, "qty": float(order.qty), "price": float(price),
+            "fee": float(fee), "filled_at": order.updated_at, "broker_fill_id": broker_fill_id,
+        }  # fmt: skip
+        fill_id = _insert(session, _FILLS, fill)
+        _apply_writes(session, writes)
+    stored = Order(**{**values, "id": order_id, "broker_order_id": broker_order_id})
+    return stored, Fill(id=fill_id, **fill)
+
+
+def _insert(session: Session, table: Table, values: Mapping[str, Any]) -> int:
+    """Insert one row (a Core statement) and return its id."""
+    result = cast("CursorResult[Any]", session.execute(insert(table), dict(values)))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def fills_of_order(store: Store, order_id: int) -> list[Fill]:
@@ -508,16 +564,6 @@ def account_orders(store: Store, *, account: str = DEFAULT_ACCOUNT) -> list[Orde
 # ---- positions, journal, snapshots ------------------------------------------------------
 
 
-def _position_row(session: Session, account: str, strategy: str, symbol: str) -> PositionRow | None:
-    return session.scalars(
-        select(PositionRow).where(
-            PositionRow.account == account,
-            PositionRow.strategy == strategy,
-            PositionRow.symbol == symbol,
-        )
-    ).one_or_none()
-
-
 def open_positions(
     store: Store, *, account: str = DEFAULT_ACCOUNT, strategy: str | None = None
 ) -> list[Position]:
@@ -532,35 +578,20 @@ def open_positions(
 
 def upsert_position(store: Store, position: Position) -> Position:
     """Insert or replace the position of (account, strategy, symbol) and return it."""
+    stamped = replace(position, updated_at=position.updated_at or _now())
     with store.session() as session:
-        row = _position_row(session, position.account, position.strategy, position.symbol)
-        values = _values(position, Position)
-        values["updated_at"] = position.updated_at or _now()
-        if row is None:
-            row = PositionRow(**values)
-            session.add(row)
-        else:
-            for name, value in values.items():
-                setattr(row, name, value)
-        session.flush()
-        return Position(**_values(row, Position))
+        _write_position(session, stamped)
+    return stamped
 
 
-def _trade_row(session: Session, trade: Trade) -> TradeRow:
-    row = session.scalars(
-        select(TradeRow).where(
-            TradeRow.account == trade.account,
-            TradeRow.strategy == trade.strategy,
-            TradeRow.symbol == trade.symbol,
-            TradeRow.entry_date == trade.entry_date,
-            TradeRow.exit_date == trade.exit_date,
-            TradeRow.exit_seq == trade.exit_seq,
-        )
-    ).one_or_none()
-    if row is None:
-        row = TradeRow(**_values(trade, Trade))
-        session.add(row)
-    return row
+def _write_position(session: Session, position: Position) -> None:
+    """Insert or replace a position in Core statements (an update, else an insert)."""
+    values = _values(position, Position)
+    values["updated_at"] = position.updated_at or _now()
+    key = {f"k_{name}": values[name] for name in _POSITION_KEY}
+    changed = session.execute(_UPDATE_POSITION, {**values, **key})
+    if not getattr(changed, "rowcount", 0):
+        _insert(session, _POSITIONS, values)
 
 
 def record_trade(store: Store, trade: Trade) -> None:
@@ -571,7 +602,7 @@ def record_trade(store: Store, trade: Trade) -> None:
     the final exit) in a stable order so that recording the day again finds each one.
     """
     with store.session() as session:
-        _trade_row(session, trade)
+        _journal_trade(session, trade)
 
 
 def close_position(
@@ -587,16 +618,38 @@ def close_position(
     Returns False when there was no such position (for instance on a rerun of the same day).
     """
     with store.session() as session:
-        result = session.execute(
-            delete(PositionRow).where(
-                PositionRow.account == account,
-                PositionRow.strategy == strategy,
-                PositionRow.symbol == symbol,
-            )
-        )
-        if trade is not None:
-            _trade_row(session, trade)
-        return bool(getattr(result, "rowcount", 0))
+        return _close_position(session, ClosePosition(symbol, strategy, account, trade))
+
+
+def _journal_trade(session: Session, trade: Trade) -> None:
+    """Journal ``trade`` in Core statements (a repeat is ignored: see :func:`record_trade`)."""
+    values = _values(trade, Trade)
+    key = {f"k_{name}": values[name] for name in _TRADE_KEY}
+    if session.execute(_FIND_TRADE, key).first() is None:
+        _insert(session, _TRADES, values)
+
+
+def _apply_writes(session: Session, writes: Iterable[RowWrite]) -> None:
+    """Make ``writes`` in Core statements (the stream's paper orders carry them)."""
+    for write in writes:
+        if isinstance(write, UpsertPosition):
+            _write_position(session, write.position)
+            continue
+        _close_position(session, write)
+
+
+def _close_position(session: Session, close: ClosePosition) -> bool:
+    key = {"k_account": close.account, "k_strategy": close.strategy, "k_symbol": close.symbol}
+    deleted = session.execute(_DELETE_POSITION, key)
+    if close.trade is not None:
+        _journal_trade(session, close.trade)
+    return bool(getattr(deleted, "rowcount", 0))
+
+
+def write_rows(store: Store, writes: Iterable[RowWrite]) -> None:
+    """Make several position writes in one transaction (all of them, or none)."""
+    with store.session() as session:
+        _apply_writes(session, writes)
 
 
 def journal(store: Store, *, account: str = DEFAULT_ACCOUNT) -> pd.DataFrame:

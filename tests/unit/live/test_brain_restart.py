@@ -182,3 +182,29 @@ def test_ledger_orders_reads_the_client_order_ids_of_recorded_decisions(tmp_path
     ])  # fmt: skip
     ledger.close()
     assert ledger_orders(path) == {"hv-s10-A-x-entry", "hv-s40-A-x-exit-stop"}
+
+
+def test_an_entry_and_its_row_are_booked_together_or_not_at_all(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harvester.store.repository as repository
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt  # a kill between the fill and the position row
+
+    monkeypatch.setattr(repository, "_apply_writes", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Brain(config(), broker=_broker(store)).decide_batch(entry_events())
+    assert len(account_fills(store, account=ACCOUNT)) == 0
+    assert open_positions(store, account=ACCOUNT) == []
+
+
+def test_an_entry_booked_after_the_brain_started_is_adopted_not_paid_twice(store: Store) -> None:
+    late = Brain(config(), broker=_broker(store))  # knows of no booked orders
+    first = Brain(config(), broker=_broker(store))
+    (booked,) = first.decide_batch(entry_events())[1]
+    (adopted,) = late.decide_batch(entry_events())[1]
+    assert adopted == Decision("A", "buy", "booked", booked.client_order_id)
+    assert late.desk.book.cash == 100_000.0  # the booked order's cash is the broker's
+    assert late.desk.book.positions["A"].qty == 99.0
+    assert len(account_fills(store, account=ACCOUNT)) == 1

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harvester.domain.events import Bar, DeadLetter, Event
 from harvester.live.consume import (
@@ -313,6 +315,31 @@ def test_the_memory_ledger_keeps_only_the_newest_entries() -> None:
     ledger = MemoryLedger(capacity=3)
     assert ledger.record([LedgerEntry(str(i), "ok") for i in range(5)]) == 5
     assert list(ledger.entries) == ["2", "3", "4"] and ledger.recorded(["0", "4"]) == {"4"}
+
+
+@given(
+    st.lists(st.lists(st.tuples(st.integers(0, 12), st.sampled_from(["ok", "dead"])), max_size=6)),
+    st.integers(1, 6),
+)
+def test_the_memory_ledger_keeps_what_a_first_come_bounded_log_keeps(
+    batches: list[list[tuple[int, str]]], capacity: int
+) -> None:
+    from collections import OrderedDict
+
+    from harvester.live.ledger import LedgerEntry
+
+    ledger, model = MemoryLedger(capacity=capacity), OrderedDict[str, LedgerEntry]()
+    for batch in batches:
+        entries = [LedgerEntry(str(i), status) for i, status in batch]
+        before = len(model)
+        for entry in entries:  # the first entry of an id stays, in its place
+            model.setdefault(entry.event_id, entry)
+        added = len(model) - before
+        while len(model) > capacity:
+            model.popitem(last=False)
+        assert ledger.record(entries) == added
+        assert list(ledger.entries.items()) == list(model.items())
+        assert ledger.recorded([str(i) for i in range(13)]) == set(model)
 
 
 def test_sigterm_sets_the_stop_flag_and_the_old_handler_comes_back() -> None:

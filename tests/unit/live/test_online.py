@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harvester.data.synthetic import generate_market, parse_synthetic_spec
 from harvester.features import FEATURES
 from harvester.features.microstructure import order_flow_imbalance
-from harvester.features.online import OnlineIndicators, OnlineParams
+from harvester.features.online import OnlineIndicators, OnlineParams, _PairWindow, _Window
 
 BATCH = ("rsi", "macd", "macd_signal", "macd_hist", "atr", "zscore", "vwap", "volume_ratio")
 
@@ -107,3 +111,31 @@ def test_bad_periods_are_config_errors() -> None:
         OnlineParams(macd_fast=26, macd_slow=12)
     with pytest.raises(ConfigError):
         OnlineParams(zscore_period=1)
+
+
+def _bits(values: tuple[float, ...]) -> bytes:
+    """The IEEE bits of ``values`` (so NaN equals NaN and 0.0 differs from -0.0)."""
+    return struct.pack(f"{len(values)}d", *values)
+
+
+_AMOUNTS = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False, allow_subnormal=False)
+
+
+@given(st.lists(st.tuples(_AMOUNTS, _AMOUNTS), max_size=120), st.integers(2, 12))
+def test_a_pair_window_sums_bit_for_bit_as_two_windows(
+    values: list[tuple[float, float]], size: int
+) -> None:
+    pair, first, second = _PairWindow(size), _Window(size), _Window(size)
+    for x, y in values:
+        assert _bits(pair.push(x, y)) == _bits((first.push(x), second.push(y)))
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=1e9), max_size=80), st.integers(2, 8))
+def test_a_shared_volume_window_gives_the_mean_of_its_own_window(
+    volumes: list[float], size: int
+) -> None:
+    online = OnlineIndicators(OnlineParams(vwap_period=size, volume_period=size))
+    own = _Window(size)
+    for volume in volumes:
+        state = online.update_bar("A", high=2.0, low=1.0, close=1.5, volume=volume)
+        assert _bits((state.volume_mean,)) == _bits((own.push(volume) / size,))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -10,7 +10,17 @@ from harvester.core.errors import BrokerRejection
 from harvester.domain.orders import OrderRequest, OrderStatus
 from harvester.live.paper import PaperBroker, PaperFill
 from harvester.store import Store
-from harvester.store.repository import account_fills, record_order
+from harvester.store.errors import StoreConflictError
+from harvester.store.repository import (
+    ClosePosition,
+    Position,
+    Trade,
+    UpsertPosition,
+    account_fills,
+    open_positions,
+    record_order,
+    upsert_position,
+)
 
 DAY = date(2017, 3, 1)
 
@@ -86,3 +96,45 @@ def test_cancel_an_open_order_and_leave_a_filled_one(store: Store) -> None:
 def test_clock_is_closed_after_the_session(store: Store) -> None:
     clock = _broker(store, {}).clock()
     assert not clock.is_open and clock.next_open.date() == date(2017, 3, 2)
+
+
+def _row(symbol: str, qty: float) -> Position:
+    opened = datetime(2017, 3, 1, tzinfo=UTC)
+    return Position(
+        symbol=symbol, side=1, qty=qty, avg_price=11.0, opened_at=opened, account="paper",
+        strategy="s",
+    )  # fmt: skip
+
+
+def test_book_writes_the_rows_with_a_new_order_and_none_with_a_stored_one(store: Store) -> None:
+    broker = _broker(store, {"a1": PaperFill(10.0, 11.0)})
+    order, new = broker.book(
+        OrderRequest("a1", "AAPL", "buy", 10.0), [UpsertPosition(_row("AAPL", 10.0))]
+    )
+    assert new and order.status is OrderStatus.FILLED and order.filled_avg_price == 11.0
+    assert [(p.symbol, p.qty) for p in open_positions(store, account="paper")] == [("AAPL", 10.0)]
+    again, new = broker.book(
+        OrderRequest("a1", "AAPL", "buy", 10.0), [ClosePosition("AAPL", "s", "paper")]
+    )
+    assert not new and again == order
+    assert len(open_positions(store, account="paper")) == 1  # the close was not written
+    assert len(account_fills(store, account="paper")) == 1
+
+
+def test_an_order_and_its_rows_are_one_transaction(store: Store) -> None:
+    broker = _broker(store, {"a1": PaperFill(10.0, 11.0), "a2": PaperFill(10.0, 11.0)})
+    broker.book(OrderRequest("a1", "AAPL", "buy", 10.0))
+    # The exit's journal trade is refused (its run does not exist): no order, fill or close.
+    trade = Trade(
+        symbol="AAPL", side=1, entry_date=DAY, entry_price=11.0, exit_date=DAY, exit_price=11.0,
+        qty=10.0, pnl=0.0, trade_return=0.0, exit_reason="stop", bars_held=1, strategy="s",
+        account="paper", run_id=999,
+    )  # fmt: skip
+    upsert_position(store, _row("AAPL", 10.0))
+    with pytest.raises(StoreConflictError):
+        broker.book(
+            OrderRequest("a2", "AAPL", "sell", 10.0), [ClosePosition("AAPL", "s", "paper", trade)]
+        )
+    assert broker.order("a2") is None
+    assert len(account_fills(store, account="paper")) == 1
+    assert [p.symbol for p in open_positions(store, account="paper")] == ["AAPL"]

@@ -645,6 +645,13 @@ def _entry_block_nb(
 
 
 @njit
+def _every_entry_blocked_nb(state: FloatArray, rules: _Rules, slots: int) -> bool:
+    # What blocks every candidate in ``_entry_block_nb``, whatever its side and history.
+    guarded = state[_HALTED] != 0.0 or state[_KILLED] != 0.0 or state[_CAPPED] != 0.0
+    return guarded or slots >= rules.max_positions
+
+
+@njit
 def _entry_quantity_nb(
     rules: _Rules, close: float, multiplier: float, atr: float, realized_vol: float,
     fractional: bool, equity: float, committed: float,
@@ -675,7 +682,10 @@ def _decide_entries_nb(
     if count == 0:
         return
     slots, committed = _committed_nb(book, work, m.close.shape[1])
-    _rank_nb(g[_G_CANDIDATES], g[_G_SCRATCH], count, signals.score[t])
+    if not _every_entry_blocked_nb(book.state, rules, slots):
+        # Otherwise no candidate is accepted and each is only counted: the order changes
+        # nothing, so the ranking is skipped (a full book is the common case).
+        _rank_nb(g[_G_CANDIDATES], g[_G_SCRATCH], count, signals.score[t])
     for k in range(count):
         i = g[_G_CANDIDATES, k]
         side = signals.direction[t, i]

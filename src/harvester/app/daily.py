@@ -235,7 +235,7 @@ def run_daily(
     store: Store,
     broker: Broker,
     history: Panel,
-    strategy: str,
+    strategy: str | Strategy,
     config: HarvesterConfig,
     *,
     live_start: date | str,

@@ -282,11 +282,11 @@ def test_book_holds_the_entry_decided_on_the_last_bar(kernel: Kernel) -> None:
     result = run(panel, go_long(panel.shape, {2: [1]}), config(), kernel)
     book = result.book
     # Decided at the last close, filled at the next open: 50 % of 100,000 at 20.00 = 2,500.
-    assert book.loc["S1", ["position", "order", "side", "qty"]].tolist() == [
+    assert list(book.loc["S1", ["position", "order", "side", "qty"]]) == [
         0.0, "entry", "long", 2500.0,
     ]  # fmt: skip
     assert book.loc["S1", "exit_reason"] == ""
-    assert book.loc["S0", ["order", "side", "qty"]].tolist() == ["none", "", 0.0]
+    assert list(book.loc["S0", ["order", "side", "qty"]]) == ["none", "", 0.0]
     assert result.fills.empty  # nothing filled within the run
 
 
@@ -311,6 +311,6 @@ def test_book_holds_a_reversal(kernel: Kernel) -> None:
     signals.direction[2, 0] = -1
     row = run(panel, signals, config(), kernel).book.loc["S0"]
     # Long 5,000 since bar 1; the short signal exits it and enters 5,000 short next open.
-    assert row[["position", "order", "side", "qty", "exit_reason"]].tolist() == [
+    assert list(row[["position", "order", "side", "qty", "exit_reason"]]) == [
         5000.0, "reverse", "short", 5000.0, "signal",
     ]  # fmt: skip

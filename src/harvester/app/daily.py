@@ -172,20 +172,19 @@ def _trade(
     )  # fmt: skip
 
 
-def _protective_stop(side: float, stop: float, trail: float) -> float | None:
-    """The level that exits a position first: its stop or its trailing stop, whichever is
-    nearer the price (a NaN level is not set)."""
-    levels = [level for level in (stop, trail) if math.isfinite(level)]
-    if not levels or side == 0:
-        return None
-    return max(levels) if side > 0 else min(levels)
+def _protective_stops(side: Any, stop: Any, trail: Any) -> np.ndarray:
+    """The level that exits each position first: its stop or its trailing stop, whichever is
+    nearer the price (NaN when neither is set or there is no position); arrays or scalars."""
+    side = np.asarray(side, dtype=np.float64)
+    nearer = np.where(side > 0, np.fmax(stop, trail), np.fmin(stop, trail))
+    return np.where(side != 0, nearer, np.nan)
 
 
 def _position(rep: Replay, row: Any, strategy: str, account: str) -> Position:
     levels = rep.result.book.loc[str(row.symbol), ["stop", "target", "trail"]]
     stop_level, target_level, trail_level = (float(v) for v in levels.to_numpy(dtype=np.float64))
     side = 1 if row.side == "long" else -1
-    stop = _protective_stop(side, stop_level, trail_level)
+    stop = _optional(float(_protective_stops(side, stop_level, trail_level)))
     target = _optional(target_level)
     opened = session_time(pd.Timestamp(row.entry_time).date())
     return Position(
@@ -258,19 +257,19 @@ def _check_account(broker: Broker, account: str) -> None:
 def holdings(rep: Replay) -> tuple[Holding, ...]:
     """The engine's book after the session, per symbol: what a real broker is sent
     (:mod:`harvester.live.next_session`)."""
-    out = []
-    for symbol, row in rep.result.book.iterrows():
-        position = float(row["position"])
-        order = str(row["order"])
-        target = position
-        if order == "exit":
-            target = 0.0
-        elif order in ("entry", "reverse"):
-            target = (1.0 if row["side"] == "long" else -1.0) * float(row["qty"])
-        intent = {"none": "", "entry": "entry"}.get(order, str(row["exit_reason"]))
-        stop = _protective_stop(position, float(row["stop"]), float(row["trail"]))
-        out.append(Holding(str(symbol), position, target, intent, stop))
-    return tuple(out)
+    book = rep.result.book
+    order, position = book["order"].to_numpy(), book["position"].to_numpy(np.float64)
+    entering = np.isin(order, ("entry", "reverse"))
+    signed = np.where(book["side"] == "long", 1.0, -1.0) * book["qty"].to_numpy(np.float64)
+    target = np.where(order == "exit", 0.0, np.where(entering, signed, position))
+    intent = np.where(order == "none", "", np.where(order == "entry", "entry", book["exit_reason"]))
+    stops = _protective_stops(position, book["stop"], book["trail"])
+    return tuple(
+        Holding(str(symbol), float(held), float(wanted), str(why), _optional(float(stop)))
+        for symbol, held, wanted, why, stop in zip(
+            book.index, position, target, intent, stops, strict=True
+        )
+    )
 
 
 def book_daily(

@@ -6,6 +6,7 @@ orders and fills them on the next session's bar, as an exchange would.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import numpy as np
@@ -16,6 +17,7 @@ from harvester.app.daily import holdings, replay, run_daily
 from harvester.config.models import HarvesterConfig
 from harvester.core.errors import BrokerRejection
 from harvester.data.panel import Panel
+from harvester.domain.orders import OrderRequest
 from harvester.live.next_session import Holding, next_orders, send_next_orders
 from harvester.store import Store
 from harvester.store.repository import account_fills, account_orders, journal, open_positions
@@ -33,10 +35,10 @@ NO_STOPS = {
 }
 
 
-def summary(requests: tuple[object, ...]) -> list[tuple[str, str, str, float, float | None]]:
+def summary(requests: Iterable[OrderRequest]) -> list[tuple[str, str, str, float, float | None]]:
+    """(intent, symbol, side, qty, stop price) of each order, the intent read off its id."""
     return [
-        (r.client_order_id.split("-")[-1], r.symbol, r.side, r.qty, r.stop_price)  # type: ignore[attr-defined]
-        for r in requests
+        (r.client_order_id.split("-")[-1], r.symbol, r.side, r.qty, r.stop_price) for r in requests
     ]
 
 
@@ -109,7 +111,7 @@ def test_the_next_evening_records_the_fill_at_the_broker_price(store: Store) -> 
     fills = account_fills(store, account="live")
     assert fills[["symbol", "side", "qty", "price"]].values.tolist() == [["NEW", "buy", 50.0, 12.5]]
     assert evening.drift == ()
-    assert summary(tuple(broker.requests.values()))[-1] == ("stop", "NEW", "sell", 50.0, 11.0)
+    assert summary(broker.requests.values())[-1] == ("stop", "NEW", "sell", 50.0, 11.0)
 
 
 def test_a_refused_order_is_stored_rejected_and_the_rest_go_on(store: Store) -> None:

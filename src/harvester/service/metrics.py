@@ -21,8 +21,8 @@ Trade analytics (Harvest Optimizer's list, last N trades; NaN = undefined):
   ``harvester_avg_time_seconds``, ``harvester_regime_stability`` with ``symbol, regime``;
 - ``harvester_recommendation_score{symbol,regime,rule}``: the recommendation's confidence.
 
-Service: ``harvester_reports_generated_total``, ``harvester_last_update_timestamp_seconds``,
-``harvester_refresh_duration_seconds`` (histogram), ``harvester_peer_up{peer}``.
+Service: ``harvester_peer_up{peer}``; the serving process adds the refresh's own count, time
+and histogram (:mod:`harvester.service.refresh_metrics`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge
 
 from harvester.analytics.recommendations import Recommendation
 
@@ -78,9 +78,6 @@ class HarvesterMetrics:
     avg_time: Gauge
     by_regime: Mapping[str, Gauge]
     recommendation: Gauge
-    reports: Counter
-    last_update: Gauge
-    refresh_seconds: Histogram
     peer_up: Gauge
 
 
@@ -109,11 +106,6 @@ def build_metrics(registry: CollectorRegistry) -> HarvesterMetrics:
         by_regime={k: gauge(k, doc, _REGIME) for k, (_, doc) in ANALYTICS_GAUGES.items()},
         recommendation=gauge(
             "recommendation_score", "Confidence of a recommendation (0-1).", (*_REGIME, "rule")
-        ),
-        reports=Counter("harvester_reports_generated", "Reports built.", registry=reg),
-        last_update=gauge("last_update_timestamp_seconds", "Unix time of the last refresh."),
-        refresh_seconds=Histogram(
-            "harvester_refresh_duration_seconds", "Time to refresh the snapshot.", registry=reg
         ),
         peer_up=gauge(
             "peer_up", "1 when the peer's /metrics answered at the last refresh.", ("peer",)

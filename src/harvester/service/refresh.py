@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -148,8 +147,6 @@ class Refresher:
         m.g_score.set(max(finite) if finite else math.nan)
         for peer in peers:
             m.peer_up.labels(peer.url).set(1.0 if peer.up else 0.0)
-        m.reports.inc()
-        m.last_update.set(now.timestamp())
 
     def _encoded_trades(self, journal: pd.DataFrame) -> TradeRows:
         # Encoding 100k trades is most of a refresh; the journal rarely changes between two.
@@ -175,14 +172,12 @@ class Refresher:
 
     def refresh(self, now: datetime) -> Published:
         """Read everything again as of ``now`` (see the module docstring)."""
-        started = time.perf_counter()
         snap = self._load(now)
         peers = [fetch_peer(self.http, url) for url in self.settings.peers]
         report = {**snap.report, "peers": [p.to_dict() for p in peers]}
         self._update_metrics(snap, peers, now)
         redis_status = self._publish(report, now)
         encoded = self._encode(snap, report, now)
-        self.metrics.refresh_seconds.observe(time.perf_counter() - started)
         published = Published(
             refreshed_at=now,
             account=snap.account,

@@ -21,13 +21,15 @@ from __future__ import annotations
 import ctypes
 import json
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from harvester import __version__
 from harvester.service.published import Published, unavailable
+from harvester.service.refresh_metrics import RefreshMetrics
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -115,17 +117,19 @@ class ServiceState:
     redis: Any | None = None
     refresh_on_read: bool = True
     child_process: bool = False
+    lean: bool = False  # with child_process: a child per refresh, ended after its answer
     refresh_error: str | None = field(default=None, init=False)
     _refresher: _Refresher | None = field(default=None, init=False)
     _cache: Published | None = field(default=None, init=False)
     _attempted_at: datetime | None = field(default=None, init=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False)  # one refresh
+    _counted: RefreshMetrics = field(default_factory=RefreshMetrics.create, init=False)
 
     def _make_refresher(self) -> _Refresher:
         if self.child_process:
             from harvester.service.worker import ChildRefresher
 
-            return ChildRefresher(self.settings)
+            return ChildRefresher(self.settings, keep_alive=not self.lean)
         from harvester.service.refresh import Refresher
 
         return Refresher(self.settings, http=self.http, redis=self.redis)
@@ -135,6 +139,7 @@ class ServiceState:
 
         if self._refresher is None:
             self._refresher = self._make_refresher()
+        started = time.perf_counter()
         try:
             published = self._refresher.refresh(now)
         except RefreshFailed as error:
@@ -144,7 +149,9 @@ class ServiceState:
             return unavailable(now, account=self.settings.account,
                                database_label="unknown", peers=self.settings.peers)  # fmt: skip
         self.refresh_error = None
-        return published
+        self._counted.refreshed(now.timestamp(), time.perf_counter() - started)
+        # The scrape: the refresh's metrics, then this process's count of refreshes.
+        return replace(published, exposition=published.exposition + self._counted.exposition())
 
     def refresh(self) -> Published:
         """Refresh now (see the module docstring)."""

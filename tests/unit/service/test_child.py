@@ -123,6 +123,27 @@ def test_trades_cross_again_only_when_the_journal_changed(seeded: Store, clock: 
     assert json.loads(third.select(limit=1)[0])["pnl"] == -4.0  # the newest exit first
 
 
+@SQLITE
+def test_a_lean_service_ends_each_refresh_process_and_counts_every_refresh(
+    seeded: Store, clock: Clock
+) -> None:
+    state = ServiceState(settings_for(seeded), clock=clock, child_process=True, lean=True)
+    try:
+        first = state.published()
+        assert state.refresh_pid is None  # the child ended with its answer
+        record_trade(seeded, SPY_TRADE)
+        clock.advance(30)
+        second = state.published()
+        assert state.refresh_pid is None
+        scrape = state.metrics_text()
+    finally:
+        state.close()
+    assert (first.trades.count, second.trades.count) == (14, 15)
+    # Counted by the serving process: two refreshes, though each child counted only one.
+    assert b"harvester_reports_generated_total 2.0" in scrape
+    assert b"harvester_refresh_duration_seconds_count 2.0" in scrape
+
+
 SERVING = """
 import json, sys
 from fastapi.testclient import TestClient

@@ -10,6 +10,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from harvester.service import build_metrics
+from harvester.service.refresh_metrics import RefreshMetrics
 
 DASHBOARD = Path(__file__).parents[3] / "deploy" / "grafana" / "harvester-dashboard.json"
 SPEC_PANELS = [  # the Harvest Optimizer spec's list, in order
@@ -38,6 +39,7 @@ SUFFIXES = {
 def _exported() -> set[str]:
     registry = CollectorRegistry()
     build_metrics(registry)
+    RefreshMetrics.create(registry)  # the serving process's own, in the same scrape
     return {f.name + s for f in registry.collect() for s in SUFFIXES[f.type]}
 
 

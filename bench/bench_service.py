@@ -122,7 +122,7 @@ def idle_cpu(
     url: str, process: psutil.Process, seconds: float, child: psutil.Process | None
 ) -> tuple[float, float, float]:
     """(CPU %, refreshes, the refresh children's CPU %) over an idle window, refreshes
-    included: the long-lived child's, or (``--lean``) that of the children ended in it."""
+    included: the kept child's (``--keep``), or that of the children ended in it."""
     _, count0 = refresh_totals(url)
     cpu0, wall0 = _cpu(process), time.perf_counter()
     child0 = _cpu(child) if child is not None else _ended_children_cpu(process)
@@ -158,7 +158,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="paced /report run")
     parser.add_argument("--refresh-seconds", type=float, default=10.0)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
-    parser.add_argument("--lean", action="store_true", help="harvester serve --lean")
+    parser.add_argument(
+        "--keep", action="store_true", help="harvester serve --keep-refresh-process"
+    )
     args = parser.parse_args()
     print(machine_line())
     print(versions_line("fastapi", "uvicorn", "pandas", "prometheus-client", "sqlalchemy"))
@@ -169,14 +171,14 @@ def main() -> None:
         seed_store(db, n_trades=args.trades)
         print(f"setup: {args.trades} trades written in {time.perf_counter() - started:.1f} s "
               f"(untimed); refresh every {args.refresh_seconds:g} s")  # fmt: skip
-        with serve(db, refresh_seconds=args.refresh_seconds, lean=args.lean) as (url, pid):
+        with serve(db, refresh_seconds=args.refresh_seconds, keep=args.keep) as (url, pid):
             process = psutil.Process(pid)
             spent, count = refresh_totals(url)
             print(f"refresh (read + analytics + metrics): {spent / count:.2f} s each")
             report, rate = paced_report(url, args.seconds)
             scrape, size = scrapes(url)
             rss_mb = process.memory_info().rss / 2**20
-            child = None if args.lean else refresh_child(process)  # lean: none between
+            child = refresh_child(process) if args.keep else None  # else: none between
             child_mb = child.memory_info().rss / 2**20 if child is not None else math.nan
             between = cpu_between_updates(url, process, args.refresh_seconds)
             overall, refreshes, child_cpu = idle_cpu(url, process, args.idle_seconds, child)

@@ -120,16 +120,17 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120.
 
 @contextlib.contextmanager
 def serve(
-    db_path: Path, *, refresh_seconds: float = 30.0, lean: bool = False
+    db_path: Path, *, refresh_seconds: float = 30.0, keep: bool = False
 ) -> Iterator[tuple[str, int]]:
-    """``harvester serve [--lean]`` on ``db_path`` in a subprocess: yields (base URL, pid)."""
+    """``harvester serve [--keep-refresh-process]`` on ``db_path`` in a subprocess: yields
+    (base URL, pid)."""
     port = free_port()
     env = {**os.environ, "HARVESTER_DATABASE_URL": f"sqlite:///{db_path}",
            "HARVESTER_HOME": str(db_path.parent / "home")}  # fmt: skip
     env.pop("HARVESTER_REDIS_URL", None)
     command = [str(Path(sys.executable).parent / "harvester"), "serve", "--port", str(port),
                "--refresh-seconds", str(refresh_seconds)]  # fmt: skip
-    command += ["--lean"] if lean else []
+    command += ["--keep-refresh-process"] if keep else []
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

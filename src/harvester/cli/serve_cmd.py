@@ -48,12 +48,13 @@ def serve_command(
     ] = None,
     account: AccountOption = DEFAULT_ACCOUNT,
     window: WindowOption = DEFAULT_WINDOW,
-    lean: Annotated[
+    keep_refresh_process: Annotated[
         bool,
         typer.Option(
-            "--lean",
-            help="End the refresh process after each refresh: only the serving process "
-            "(under 100 MB) between refreshes, at ~2 s more CPU per refresh.",
+            "--keep-refresh-process",
+            help="Keep the refresh process between refreshes: ~1 s less per refresh, but "
+            "its memory (~330 MB on 100,000 trades) stays. By default only the serving "
+            "process (under 100 MB) remains between refreshes.",
         ),
     ] = False,
 ) -> None:
@@ -64,7 +65,7 @@ def serve_command(
 
     # The refresh runs in a child process: this one serves bytes and never loads pandas.
     settings = _settings(account, window, refresh_seconds, peers)
-    state = ServiceState(settings, child_process=True, lean=lean)
+    state = ServiceState(settings, child_process=True, lean=not keep_refresh_process)
     state.refresh()
     if state.refresh_error is not None:
         state.close()

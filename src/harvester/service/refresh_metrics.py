@@ -3,7 +3,7 @@
 ``harvester_reports_generated_total``, ``harvester_last_update_timestamp_seconds`` and the
 ``harvester_refresh_duration_seconds`` histogram live here rather than in the refresh's
 registry (:mod:`harvester.service.metrics`): a refresh process may be replaced (after a
-crash, or after every refresh with ``harvester serve --lean``), and a counter kept in it
+crash, or after every refresh as ``harvester serve`` does by default), and a counter in it
 would start again at 0. Only ``prometheus_client`` here: the serving process stays light.
 """
 

@@ -9,7 +9,7 @@ holds its GIL while requests wait.
 
 A child that dies, hangs past ``timeout`` or fails raises :class:`RefreshFailed` in the
 caller and is discarded; the next refresh starts a new one. With ``keep_alive=False`` every
-refresh starts a child and ends it after its answer (``harvester serve --lean``): between
+refresh starts a child and ends it after its answer (``harvester serve``'s default): between
 refreshes only the serving process's memory remains, at the price of the child's start-up
 (its imports, ~2 s of CPU) on every refresh.
 """
